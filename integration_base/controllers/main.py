@@ -1,0 +1,112 @@
+"""The webhook inbox: store first, answer fast, process in a job.
+
+Checks, in this order, each with the status that tells the sender what to do:
+
+==========================  ======  =================================
+check                       status  sender should
+==========================  ======  =================================
+body larger than allowed    413     not retry
+content type not accepted   415     not retry
+unknown backend reference   404     not retry (reveals nothing)
+no secret configured        401     not retry (fail closed)
+missing/invalid signature   401     not retry
+body not a JSON object      400     not retry
+no event identity           400     not retry
+refused by a rule           422     not retry
+stored (or already stored)  202/200 stop
+database busy               503     retry later
+==========================  ======  =================================
+
+The route does no business work: one backend lookup, one signature check,
+one INSERT and one job row, in one transaction.
+"""
+
+import json
+import logging
+import re
+import uuid
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import SUPERUSER_ID, http
+from odoo.http import request
+
+from ..const import CORRELATION_HEADER, DEFAULT_MAX_BODY_BYTES
+from ..exceptions import WebhookError
+from ..http_client import redact_headers
+
+_logger = logging.getLogger(__name__)
+
+ACCEPTED_CONTENT_TYPES = ("application/json",)
+_CORRELATION_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class IntegrationWebhookController(http.Controller):
+    _webhook_url = "/integration/webhook/<string:reference>"
+
+    @http.route(
+        _webhook_url,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def webhook(self, reference, **_kwargs):
+        httprequest = request.httprequest
+        header_cid = httprequest.headers.get(CORRELATION_HEADER, "")
+        correlation_id = header_cid if _CORRELATION_RE.match(header_cid) else uuid.uuid4().hex
+        try:
+            status, body = self._handle(reference, correlation_id)
+        except WebhookError as exc:
+            status, body = exc.status, {"error": exc.reason}
+            _logger.info("webhook %s refused (%s): %s [%s]", reference[:6], status, exc.reason, correlation_id)
+        return request.make_json_response(
+            dict(body, correlation_id=correlation_id), status=status, headers={CORRELATION_HEADER: correlation_id}
+        )
+
+    def _handle(self, reference, correlation_id):
+        httprequest = request.httprequest
+        env = request.env(user=SUPERUSER_ID)
+        # 1. size, before reading anything
+        hard_limit = int(
+            env["ir.config_parameter"].get_param("integration_base.webhook_max_bytes", DEFAULT_MAX_BODY_BYTES)
+        )
+        length = httprequest.content_length
+        if length is not None and length > hard_limit:
+            raise WebhookError(f"body larger than {hard_limit} bytes", status=413)
+        # werkzeug stops reading a body without Content-Length at this limit too
+        httprequest.max_content_length = hard_limit
+        try:
+            body = httprequest.get_data(cache=False)
+        except RequestEntityTooLarge as exc:
+            raise WebhookError(f"body larger than {hard_limit} bytes", status=413) from exc
+        # 2. content type
+        content_type = (httprequest.mimetype or "").lower()
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            raise WebhookError(f"content type {content_type or 'missing'} not accepted: send application/json", status=415)
+        # 3. backend
+        backend = env["integration.backend"].search([("reference", "=", reference)], limit=1) if reference else None
+        if not backend:
+            raise WebhookError("unknown webhook", status=404)
+        connector = backend._connector()
+        if len(body) > backend.max_body_bytes:
+            raise WebhookError(f"body larger than {backend.max_body_bytes} bytes", status=413)
+        # 4. signature (fail closed without a secret)
+        if not backend._get_webhook_secrets():
+            raise WebhookError("webhook secret not configured: every request is refused", status=401)
+        connector._webhook_verify(backend, httprequest.headers, body)
+        # 5. parse, 6. identity
+        payload = connector._webhook_parse(backend, body)
+        identity = connector._webhook_identity(backend, payload, httprequest.headers)
+        if not identity.get("external_id") or not identity.get("event_type"):
+            raise WebhookError("the event has no id or no type")
+        headers = redact_headers(httprequest.headers)
+        # 7. store once + enqueue, same transaction
+        event, created = env["integration.event"]._ingest(
+            backend, identity, body.decode("utf-8", errors="replace"), headers=headers, correlation_id=correlation_id
+        )
+        if not created:
+            return 200, {"status": "duplicate", "event_id": event.id}
+        return 202, {"status": event.state, "event_id": event.id}

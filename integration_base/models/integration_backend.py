@@ -1,0 +1,252 @@
+import secrets
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..const import DEFAULT_CHANNEL, DEFAULT_MAX_BODY_BYTES
+
+
+def _new_reference():
+    return secrets.token_urlsafe(24)
+
+
+class IntegrationBackend(models.Model):
+    """One connected system instance (a Stripe account, a CRM portal...).
+
+    The connector type selects the implementation: the abstract model
+    ``integration.connector.<connector_type>`` (see ``integration.connector``).
+    """
+
+    _name = "integration.backend"
+    _description = "Integration Backend"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    connector_type = fields.Selection(
+        selection=[("canonical", "Canonical JSON (Standard Webhooks)")],
+        required=True,
+        tracking=True,
+        help="Which system this backend talks to. Each connector addon adds its own type.",
+    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    reference = fields.Char(
+        required=True,
+        copy=False,
+        readonly=True,
+        default=lambda self: _new_reference(),
+        groups="integration_base.group_integration_manager",
+        help="Unguessable token in the webhook URL. Regenerate it if the URL leaked.",
+    )
+    webhook_url = fields.Char(compute="_compute_webhook_url", groups="integration_base.group_integration_manager")
+    # ------------------------------------------------------------------
+    # Secrets: system administrators only, never copied, neutralized.
+    # ------------------------------------------------------------------
+    webhook_secret = fields.Char(
+        copy=False, groups="base.group_system", help="Secret used to verify the signature of incoming webhooks."
+    )
+    webhook_secret_previous = fields.Char(
+        copy=False,
+        groups="base.group_system",
+        help="The secret being rotated out: signatures made with it are still accepted until it is cleared.",
+    )
+    api_key = fields.Char(copy=False, groups="base.group_system", string="API Key")
+    api_url = fields.Char(string="API URL", help="Base URL of the system's API, or of the outbound endpoint.")
+    has_webhook_secret = fields.Boolean(compute="_compute_has_webhook_secret")
+    # ------------------------------------------------------------------
+    # Limits and processing
+    # ------------------------------------------------------------------
+    max_body_bytes = fields.Integer(default=DEFAULT_MAX_BODY_BYTES, help="Larger webhook bodies get HTTP 413.")
+    job_channel = fields.Char(
+        default=DEFAULT_CHANNEL, required=True, help="queue_job channel of this backend's jobs (bounds concurrency)."
+    )
+    max_attempts = fields.Integer(default=8, help="Attempts before an event is dead-lettered.")
+    retry_base_seconds = fields.Integer(default=30, help="Delay after the first failure; doubles every attempt.")
+    timeout = fields.Float(default=15.0, help="Timeout of every outbound HTTP call, in seconds.")
+    rate_limit = fields.Float(default=10.0, help="Outbound calls per second and worker process (0: no limit).")
+    circuit_threshold = fields.Integer(default=5, help="Consecutive outbound failures that open the circuit.")
+    circuit_cooldown = fields.Integer(default=60, help="Seconds the circuit stays open before one probe call.")
+    circuit_state = fields.Selection(
+        [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open")], default="closed", readonly=True, copy=False
+    )
+    circuit_failures = fields.Integer(readonly=True, copy=False)
+    circuit_open_until = fields.Datetime(readonly=True, copy=False)
+    sale_journal_id = fields.Many2one(
+        "account.journal", domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
+        help="Journal of the customer invoices this system sends (default: the first sales journal).",
+    )
+    payment_journal_id = fields.Many2one(
+        "account.journal", domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
+        help="Journal of the payments this system collects (default: the first bank journal).",
+    )
+    # ------------------------------------------------------------------
+    # Identity resolution and outbound subscriptions
+    # ------------------------------------------------------------------
+    match_partner_email = fields.Boolean(string="Match customers by email", default=True)
+    match_partner_vat = fields.Boolean(string="Match customers by VAT", default=True)
+    match_partner_registry = fields.Boolean(string="Match customers by company registry", default=True)
+    outbound_type_ids = fields.Many2many(
+        "integration.canonical.type",
+        string="Push to this system",
+        help="Odoo changes of these canonical types are sent to this system.",
+    )
+    # ------------------------------------------------------------------
+    # Health
+    # ------------------------------------------------------------------
+    event_ids = fields.One2many("integration.event", "backend_id")
+    last_event_date = fields.Datetime(compute="_compute_health")
+    event_count = fields.Integer(compute="_compute_health")
+    failed_event_count = fields.Integer(compute="_compute_health")
+    open_exception_count = fields.Integer(compute="_compute_health")
+    health = fields.Selection(
+        [("ok", "Healthy"), ("degraded", "Degraded"), ("down", "Down")], compute="_compute_health"
+    )
+
+    _reference_unique = models.Constraint("UNIQUE(reference)", "The webhook reference must be unique.")
+    _positive_limits = models.Constraint(
+        "CHECK(max_body_bytes > 0 AND max_attempts > 0 AND timeout > 0)",
+        "Body size limit, attempts and timeout must be positive.",
+    )
+
+    @api.depends("reference")
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for backend in self:
+            backend.webhook_url = f"{base}/integration/webhook/{backend.reference}" if backend.reference else False
+
+    def _compute_has_webhook_secret(self):
+        for backend in self:
+            backend.has_webhook_secret = bool(backend.sudo().webhook_secret)
+
+    def _compute_health(self):
+        Event = self.env["integration.event"]
+        since = fields.Datetime.now() - timedelta(days=1)
+        stats = {
+            backend.id: (count, last)
+            for backend, count, last in Event._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count", "received_at:max"]
+            )
+        }
+        failed = dict(
+            Event._read_group(
+                [("backend_id", "in", self.ids), ("state", "in", ("failed", "dead")), ("received_at", ">=", since)],
+                ["backend_id"],
+                ["__count"],
+            )
+        )
+        exceptions = dict(
+            self.env["integration.exception"]._read_group(
+                [("backend_id", "in", self.ids), ("state", "in", ("new", "in_progress"))], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            count, last = stats.get(backend.id, (0, False))
+            backend.event_count = count
+            backend.last_event_date = last
+            backend.failed_event_count = failed.get(backend, 0)
+            backend.open_exception_count = exceptions.get(backend, 0)
+            if backend.circuit_state == "open":
+                backend.health = "down"
+            elif backend.circuit_state == "half_open" or backend.failed_event_count:
+                backend.health = "degraded"
+            else:
+                backend.health = "ok"
+
+    # ------------------------------------------------------------------
+    # Connector resolution: the one extension point
+    # ------------------------------------------------------------------
+    def _connector(self):
+        """The connector implementation of this backend.
+
+        :return: the abstract model ``integration.connector.<connector_type>``
+            with this backend in context, e.g. ``integration.connector.stripe``
+        """
+        self.ensure_one()
+        return self.env[f"integration.connector.{self.connector_type}"].with_context(integration_backend_id=self.id)
+
+    def _get_webhook_secrets(self):
+        """Active webhook secrets, the current one first (rotation keeps two)."""
+        self.ensure_one()
+        backend = self.sudo()
+        return [secret for secret in (backend.webhook_secret, backend.webhook_secret_previous) if secret]
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_test_connection(self):
+        self.ensure_one()
+        message = self._connector()._test_connection(self)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": self.env._("Connection works"), "message": message, "type": "success"},
+        }
+
+    def action_rotate_webhook_secret(self):
+        """Keep the current secret as previous and generate a new one."""
+        for backend in self.sudo():
+            backend.write(
+                {
+                    "webhook_secret_previous": backend.webhook_secret,
+                    "webhook_secret": backend._connector()._generate_webhook_secret(backend),
+                }
+            )
+            backend.message_post(body=self.env._("Webhook secret rotated; the previous one is still accepted."))
+
+    def action_regenerate_reference(self):
+        for backend in self:
+            backend.reference = _new_reference()
+            backend.message_post(body=self.env._("Webhook URL regenerated: update it in the sending system."))
+
+    def action_reset_circuit(self):
+        self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
+
+    def action_view_events(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("integration_base.action_integration_event")
+        action["domain"] = [("backend_id", "in", self.ids)]
+        action["context"] = {}
+        return action
+
+    def action_view_exceptions(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("integration_base.action_integration_exception")
+        action["domain"] = [("backend_id", "in", self.ids)]
+        action["context"] = {"search_default_open": 1}
+        return action
+
+    # ------------------------------------------------------------------
+    # Circuit breaker (shared by all workers through this record)
+    # ------------------------------------------------------------------
+    def _circuit_check(self):
+        """Raise :class:`RetryableError` while the circuit is open.
+
+        After the cool-down the circuit goes half-open and lets calls through
+        as probes; the first success closes it, a failure opens it again.
+        """
+        from ..exceptions import RetryableError
+
+        self.ensure_one()
+        if self.circuit_state != "open":
+            return
+        now = fields.Datetime.now()
+        if self.circuit_open_until and self.circuit_open_until > now:
+            raise RetryableError(
+                f"circuit open for {self.name} until {self.circuit_open_until}",
+                retry_after=(self.circuit_open_until - now).total_seconds() + 1,
+            )
+        self.circuit_state = "half_open"
+
+    def _circuit_success(self):
+        if self.circuit_state != "closed" or self.circuit_failures:
+            self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
+
+    def _circuit_failure(self):
+        failures = self.circuit_failures + 1
+        vals = {"circuit_failures": failures}
+        if self.circuit_state == "half_open" or failures >= self.circuit_threshold:
+            vals.update(
+                circuit_state="open",
+                circuit_open_until=fields.Datetime.now() + timedelta(seconds=self.circuit_cooldown),
+            )
+        self.write(vals)

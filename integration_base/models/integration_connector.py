@@ -1,0 +1,129 @@
+"""The extension point of the engine.
+
+A connector addon plugs a system in by defining one abstract model::
+
+    class IntegrationConnectorAcme(models.AbstractModel):
+        _name = "integration.connector.acme"
+        _inherit = "integration.connector"
+        _description = "Acme connector"
+
+and by adding ``("acme", "Acme")`` to ``integration.backend.connector_type``
+(``selection_add``). ``backend._connector()`` returns that model. It
+overrides the hooks below -- a verifier, an identity reader, a mapper, a
+client call for outbound messages and stream pages -- and nothing else:
+storage, dedup, retries, exceptions, bindings and views belong to the base.
+"""
+
+import json
+
+from odoo import models
+
+from ..exceptions import PermanentError, SignatureError, WebhookError
+
+
+class IntegrationConnector(models.AbstractModel):
+    _name = "integration.connector"
+    _description = "Integration Connector (extension point)"
+
+    # ------------------------------------------------------------------
+    # Inbound: webhook
+    # ------------------------------------------------------------------
+    def _webhook_verify(self, backend, headers, body):
+        """Check the request's signature against the backend's secrets.
+
+        Called only when the backend has at least one secret (the route
+        rejects every request otherwise).
+
+        :param headers: request headers (case-insensitive mapping)
+        :param body: raw request body (bytes), exactly as received
+        :raise SignatureError: missing, stale or invalid signature
+        """
+        raise SignatureError("this connector cannot verify webhooks")
+
+    def _webhook_parse(self, backend, body):
+        """Decode the verified body. :raise WebhookError: 400 when it is not JSON."""
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WebhookError(f"body is not valid JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise WebhookError("body must be a JSON object")
+        return payload
+
+    def _webhook_identity(self, backend, payload, headers):
+        """The event's identity.
+
+        :return: dict with ``external_id`` (unique per backend: the dedup key),
+            ``event_type`` and ``occurred_at`` (aware or naive UTC datetime)
+        :raise WebhookError: 400 when the payload has no usable identity;
+            :class:`EventRejected` (422) when a rule refuses the event
+        """
+        raise NotImplementedError
+
+    def _event_is_supported(self, backend, event_type):
+        """False for event types stored as *ignored* without processing."""
+        return True
+
+    # ------------------------------------------------------------------
+    # Processing
+    # ------------------------------------------------------------------
+    def _event_map(self, event, payload):
+        """Turn an inbound event into canonical messages.
+
+        May call the system's API to fetch the current object when the
+        payload may be stale or incomplete.
+
+        :param event: the ``integration.event`` being processed
+        :param payload: its decoded raw payload
+        :return: list of canonical message dicts (envelope with ``data``);
+            an empty list marks the event *ignored*
+        :raise RetryableError: / :raise PermanentError:
+        """
+        raise PermanentError(f"connector {event.backend_id.connector_type} does not map events")
+
+    # ------------------------------------------------------------------
+    # Outbound
+    # ------------------------------------------------------------------
+    def _outbound_request(self, backend, event, message):
+        """Describe the HTTP call that delivers ``message`` to the system.
+
+        :return: dict of ``method``, ``url`` and ``json`` or ``data``, and
+            optional ``headers``; the base adds the timeout, the rate limit,
+            the circuit breaker and the idempotency key (``event.external_id``)
+        """
+        raise PermanentError(f"connector {backend.connector_type} does not send {message['type']} messages")
+
+    def _outbound_response(self, backend, event, message, response):
+        """Hook after a successful call (e.g. bind the id the system returned)."""
+        return None
+
+    # ------------------------------------------------------------------
+    # Streams (batch pulls)
+    # ------------------------------------------------------------------
+    def _stream_selection(self):
+        """Streams this connector offers: list of (code, label)."""
+        return []
+
+    def _stream_fetch(self, stream, cursor):
+        """Fetch one page of a stream.
+
+        :param cursor: the saved cursor (str) or False on the first page
+        :return: dict with ``items`` (list of dicts with ``external_id``,
+            ``event_type``, ``occurred_at`` and ``payload``), ``cursor`` (to save
+            for the next page), ``has_more`` (bool) and optional ``total``
+        """
+        raise PermanentError(f"connector has no stream {stream.stream}")
+
+    # ------------------------------------------------------------------
+    # Administration
+    # ------------------------------------------------------------------
+    def _test_connection(self, backend):
+        """Call the system and return a short message; raise a UserError if it fails."""
+        from odoo.exceptions import UserError
+
+        raise UserError(self.env._("This connector has no connection test."))
+
+    def _generate_webhook_secret(self, backend):
+        import secrets
+
+        return secrets.token_urlsafe(32)

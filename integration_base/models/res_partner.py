@@ -1,0 +1,43 @@
+from odoo import api, fields, models
+
+#: partner fields whose change is pushed to subscribed systems
+CUSTOMER_FIELDS = frozenset(
+    {"name", "email", "phone", "vat", "company_registry", "street", "street2", "city", "zip", "state_id", "country_id", "is_company"}
+)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    integration_subscription_ids = fields.One2many("integration.subscription", "partner_id", string="Subscriptions")
+    integration_binding_count = fields.Integer(compute="_compute_integration_binding_count", compute_sudo=True)
+
+    def _compute_integration_binding_count(self):
+        counts = dict(
+            self.env["integration.binding"]._read_group(
+                [("res_model", "=", "res.partner"), ("res_id", "in", self.ids)], ["res_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.integration_binding_count = counts.get(partner.id, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        self.env["integration.event"]._emit_outbound("customer", partners.filtered(lambda p: not p.parent_id or p.is_company))
+        return partners
+
+    def write(self, vals):
+        result = super().write(vals)
+        if CUSTOMER_FIELDS.intersection(vals):
+            self.env["integration.event"]._emit_outbound("customer", self.filtered(lambda p: not p.parent_id or p.is_company))
+        return result
+
+    def action_view_integration_bindings(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("External ids"),
+            "res_model": "integration.binding",
+            "view_mode": "list,form",
+            "domain": [("res_model", "=", "res.partner"), ("res_id", "in", self.ids)],
+        }
