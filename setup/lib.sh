@@ -18,6 +18,8 @@ INTEGRATION_WORKERS=${INTEGRATION_WORKERS:-2}
 INTEGRATION_ADDONS=integration_base,integration_stripe,integration_crm,integration_helpdesk,integration_monitoring
 PY=$INTEGRATION_VENV/bin/python
 ODOO_BIN=$INTEGRATION_VENV/bin/odoo
+# Test peers (setup/tools-requirements.txt) live in a virtualenv of their own.
+export LOCALSTRIPE_BIN=${LOCALSTRIPE_BIN:-$INTEGRATION_CACHE/tools-venv/bin/localstripe}
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
