@@ -26,8 +26,8 @@ def parse_retry_after(value):
     value = value.strip()
     if value.isdigit():
         return int(value)
-    from email.utils import parsedate_to_datetime
     from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)

@@ -53,8 +53,7 @@ def redact_data(data):
     """Copy of a JSON-like structure with sensitive keys masked."""
     if isinstance(data, dict):
         return {
-            key: ("***" if str(key).lower() in SENSITIVE_KEYS else redact_data(value))
-            for key, value in data.items()
+            key: ("***" if str(key).lower() in SENSITIVE_KEYS else redact_data(value)) for key, value in data.items()
         }
     if isinstance(data, list):
         return [redact_data(value) for value in data]

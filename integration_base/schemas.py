@@ -25,9 +25,7 @@ BASE_URI = "https://schemas.odoo-integration.dev/canonical/v{major}/"
 def _validators(major="1"):
     folder = SCHEMA_DIR / f"v{major}"
     documents = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
-    registry = Registry().with_resources(
-        (doc["$id"], Resource.from_contents(doc)) for doc in documents.values()
-    )
+    registry = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in documents.values())
     checker = FormatChecker()
     return {
         name: Draft202012Validator(doc, registry=registry, format_checker=checker)

@@ -76,6 +76,6 @@ limit_time_real = 1200
 admin_passwd = ${INTEGRATION_MASTER_PASSWORD:-admin}
 
 [queue_job]
-channels = root:${INTEGRATION_JOB_CAPACITY:-2}
+channels = root:${INTEGRATION_JOB_CAPACITY:-2},root.integration:${INTEGRATION_JOB_CAPACITY:-2}
 CONF
 }

@@ -21,7 +21,6 @@ The route does no business work: one backend lookup, one signature check,
 one INSERT and one job row, in one transaction.
 """
 
-import json
 import logging
 import re
 import uuid
@@ -85,7 +84,9 @@ class IntegrationWebhookController(http.Controller):
         # 2. content type
         content_type = (httprequest.mimetype or "").lower()
         if content_type not in ACCEPTED_CONTENT_TYPES:
-            raise WebhookError(f"content type {content_type or 'missing'} not accepted: send application/json", status=415)
+            raise WebhookError(
+                f"content type {content_type or 'missing'} not accepted: send application/json", status=415
+            )
         # 3. backend
         backend = env["integration.backend"].search([("reference", "=", reference)], limit=1) if reference else None
         if not backend:

@@ -1,17 +1,19 @@
-from . import integration_canonical_type
-from . import integration_connector
-from . import integration_connector_canonical
-from . import integration_backend
-from . import integration_binding
-from . import integration_event
-from . import integration_exception
-from . import integration_ownership_rule
-from . import integration_subscription
-from . import integration_support_ticket
-from . import integration_stream
-from . import integration_applier
-from . import integration_exporter
-from . import res_partner
-from . import account_move
-from . import account_payment
-from . import queue_job
+from . import (
+    account_move,
+    account_payment,
+    integration_applier,
+    integration_backend,
+    integration_binding,
+    integration_canonical_type,
+    integration_connector,
+    integration_connector_canonical,
+    integration_event,
+    integration_exception,
+    integration_exporter,
+    integration_ownership_rule,
+    integration_stream,
+    integration_subscription,
+    integration_support_ticket,
+    queue_job,
+    res_partner,
+)

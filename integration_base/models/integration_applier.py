@@ -107,7 +107,9 @@ class IntegrationApplier(models.AbstractModel):
         return partner
 
     def _currency(self, code):
-        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code.upper())], limit=1)
+        currency = (
+            self.env["res.currency"].with_context(active_test=False).search([("name", "=", code.upper())], limit=1)
+        )
         if not currency or not currency.active:
             raise BusinessError(
                 f"currency {code} is {'not active' if currency else 'unknown'} in Odoo",
@@ -128,7 +130,13 @@ class IntegrationApplier(models.AbstractModel):
     # ------------------------------------------------------------------
     def _customer_vals(self, data):
         vals = {}
-        simple = {"name": "name", "email": "email", "phone": "phone", "vat": "vat", "company_registry": "company_registry"}
+        simple = {
+            "name": "name",
+            "email": "email",
+            "phone": "phone",
+            "vat": "vat",
+            "company_registry": "company_registry",
+        }
         for key, field in simple.items():
             if key in data:
                 vals[field] = data[key] or False
@@ -144,7 +152,12 @@ class IntegrationApplier(models.AbstractModel):
             state = self.env["res.country.state"]
             if country and address.get("state"):
                 state = self.env["res.country.state"].search(
-                    [("country_id", "=", country.id), "|", ("code", "=", address["state"]), ("name", "=ilike", address["state"])],
+                    [
+                        ("country_id", "=", country.id),
+                        "|",
+                        ("code", "=", address["state"]),
+                        ("name", "=ilike", address["state"]),
+                    ],
                     limit=1,
                 )
             vals.update(
@@ -205,7 +218,11 @@ class IntegrationApplier(models.AbstractModel):
         if partner:
             data = self._owned_filter(message, event, partner)
             vals = self._customer_vals(data)
-            changed = {key: value for key, value in vals.items() if partner._fields[key].convert_to_write(partner[key], partner) != value}
+            changed = {
+                key: value
+                for key, value in vals.items()
+                if partner._fields[key].convert_to_write(partner[key], partner) != value
+            }
             if changed:
                 partner.write(changed)
             return self._finish(message, event, partner, "updated")
@@ -352,8 +369,7 @@ class IntegrationApplier(models.AbstractModel):
         expected = _amount(data["total"])
         if move.currency_id.compare_amounts(move.amount_total, expected):
             raise BusinessError(
-                f"invoice total differs: {expected} {move.currency_id.name} at the source, "
-                f"{move.amount_total} in Odoo",
+                f"invoice total differs: {expected} {move.currency_id.name} at the source, {move.amount_total} in Odoo",
                 category="amount_mismatch",
                 records=move if move.id else None,
             )
@@ -480,7 +496,8 @@ class IntegrationApplier(models.AbstractModel):
                 )
             if currency.compare_amounts(amount, invoice.amount_residual) > 0:
                 raise BusinessError(
-                    f"payment of {amount} {currency.name} exceeds the {invoice.amount_residual} still due on {invoice.name}",
+                    f"payment of {amount} {currency.name} exceeds the {invoice.amount_residual} "
+                    f"still due on {invoice.name}",
                     category="amount_mismatch",
                     records=invoice,
                 )
@@ -543,11 +560,15 @@ class IntegrationApplier(models.AbstractModel):
         amount = _amount(data["amount"])
         invoice = Binding._find_record(backend, "invoice", data["invoice_ref"]) if data.get("invoice_ref") else None
         invoice = invoice or payment.reconciled_invoice_ids[:1]
-        refunded = sum(
-            self.env["account.move"]
-            .search([("reversed_entry_id", "=", invoice.id), ("state", "=", "posted")])
-            .mapped("amount_total")
-        ) if invoice else 0.0
+        refunded = (
+            sum(
+                self.env["account.move"]
+                .search([("reversed_entry_id", "=", invoice.id), ("state", "=", "posted")])
+                .mapped("amount_total")
+            )
+            if invoice
+            else 0.0
+        )
         if currency.compare_amounts(amount + refunded, payment.amount) > 0:
             raise BusinessError(
                 f"refund of {amount} {currency.name} exceeds what remains of payment {payment.name} "
@@ -577,7 +598,7 @@ class IntegrationApplier(models.AbstractModel):
                                 "tax_ids": [Command.set(line.tax_ids.ids)],
                             }
                         )
-                        for line in invoice.invoice_line_ids.filtered(lambda l: l.display_type == "product")
+                        for line in invoice.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")
                     ],
                 }
             )
@@ -586,7 +607,7 @@ class IntegrationApplier(models.AbstractModel):
             if difference:
                 # Rounding of the proportional lines: book the refund as Stripe did.
                 credit_note.button_draft()
-                line = credit_note.invoice_line_ids.filtered(lambda l: l.display_type == "product")[:1]
+                line = credit_note.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")[:1]
                 line.price_unit += difference / (line.quantity or 1) / (1 + sum(line.tax_ids.mapped("amount")) / 100)
                 credit_note.action_post()
             self.env["account.payment.register"].with_context(

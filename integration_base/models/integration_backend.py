@@ -69,16 +69,21 @@ class IntegrationBackend(models.Model):
     circuit_threshold = fields.Integer(default=5, help="Consecutive outbound failures that open the circuit.")
     circuit_cooldown = fields.Integer(default=60, help="Seconds the circuit stays open before one probe call.")
     circuit_state = fields.Selection(
-        [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open")], default="closed", readonly=True, copy=False
+        [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open")],
+        default="closed",
+        readonly=True,
+        copy=False,
     )
     circuit_failures = fields.Integer(readonly=True, copy=False)
     circuit_open_until = fields.Datetime(readonly=True, copy=False)
     sale_journal_id = fields.Many2one(
-        "account.journal", domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
+        "account.journal",
+        domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
         help="Journal of the customer invoices this system sends (default: the first sales journal).",
     )
     payment_journal_id = fields.Many2one(
-        "account.journal", domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
+        "account.journal",
+        domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
         help="Journal of the payments this system collects (default: the first bank journal).",
     )
     # ------------------------------------------------------------------

@@ -74,7 +74,11 @@ class IntegrationBinding(models.Model):
         if not external_id:
             return self.browse()
         return self.sudo().search(
-            [("backend_id", "=", backend.id), ("canonical_type", "=", canonical_type), ("external_id", "=", external_id)],
+            [
+                ("backend_id", "=", backend.id),
+                ("canonical_type", "=", canonical_type),
+                ("external_id", "=", external_id),
+            ],
             limit=1,
         )
 
@@ -118,4 +122,9 @@ class IntegrationBinding(models.Model):
 
     def action_open_record(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

@@ -67,7 +67,9 @@ class IntegrationEvent(models.Model):
         readonly=True,
     )
     event_type = fields.Char(index=True, readonly=True)
-    external_id = fields.Char(required=True, readonly=True, help="The sender's event id (inbound) or the idempotency key (outbound).")
+    external_id = fields.Char(
+        required=True, readonly=True, help="The sender's event id (inbound) or the idempotency key (outbound)."
+    )
     occurred_at = fields.Datetime(readonly=True, index=True)
     received_at = fields.Datetime(default=fields.Datetime.now, readonly=True, index=True)
     done_at = fields.Datetime(readonly=True)
@@ -75,7 +77,9 @@ class IntegrationEvent(models.Model):
     correlation_id = fields.Char(index=True, readonly=True)
     # Personal data: managers only; purged after the retention period.
     payload = fields.Text(readonly=True, groups="integration_base.group_integration_manager")
-    headers = fields.Text(readonly=True, groups="integration_base.group_integration_manager", help="Request headers, secrets redacted.")
+    headers = fields.Text(
+        readonly=True, groups="integration_base.group_integration_manager", help="Request headers, secrets redacted."
+    )
     canonical = fields.Text(
         string="Canonical messages", readonly=True, groups="integration_base.group_integration_manager"
     )
@@ -107,7 +111,9 @@ class IntegrationEvent(models.Model):
     def _compute_display_name(self):
         for event in self:
             arrow = "→" if event.direction == "out" else "←"
-            event.display_name = f"{event.backend_id.name or ''} {arrow} {event.event_type or ''} {event.external_id or ''}".strip()
+            event.display_name = (
+                f"{event.backend_id.name or ''} {arrow} {event.event_type or ''} {event.external_id or ''}".strip()
+            )
 
     def _compute_counts(self):
         for event in self:
@@ -179,7 +185,11 @@ class IntegrationEvent(models.Model):
             row = None
         if not row:
             existing = self.sudo().search(
-                [("backend_id", "=", backend.id), ("direction", "=", "in"), ("external_id", "=", identity["external_id"])],
+                [
+                    ("backend_id", "=", backend.id),
+                    ("direction", "=", "in"),
+                    ("external_id", "=", identity["external_id"]),
+                ],
                 limit=1,
             )
             return existing, False
@@ -196,7 +206,8 @@ class IntegrationEvent(models.Model):
             self.with_delay(
                 channel=backend.job_channel,
                 eta=eta,
-                description=f"{'Process' if self.direction == 'in' else 'Send'} {self.event_type or ''} ({backend.name})",
+                description=f"{'Process' if self.direction == 'in' else 'Send'} {self.event_type or ''} "
+                f"({backend.name})",
             ),
             method,
         )()
@@ -270,11 +281,15 @@ class IntegrationEvent(models.Model):
             return self._attempt_failed(exc, traceback.format_exc(), retry)
         except UserError as exc:
             return self._attempt_failed(
-                PermanentError(str(exc.args[0] if exc.args else exc), category="business"), traceback.format_exc(), retry
+                PermanentError(str(exc.args[0] if exc.args else exc), category="business"),
+                traceback.format_exc(),
+                retry,
             )
-        except Exception as exc:  # noqa: BLE001 - a bug in a mapper must not lose the event
+        except Exception as exc:
             _logger.info("event %s: unexpected %s", self.id, exc.__class__.__name__, exc_info=True)
-            return self._attempt_failed(PermanentError(f"{exc.__class__.__name__}: {exc}"), traceback.format_exc(), retry)
+            return self._attempt_failed(
+                PermanentError(f"{exc.__class__.__name__}: {exc}"), traceback.format_exc(), retry
+            )
         if self.state == "processing":
             self._set_state("done")
         self.env["integration.exception"]._close_for_events(self)
@@ -354,11 +369,7 @@ class IntegrationEvent(models.Model):
             return self.browse()
         origin = self.env.context.get("integration_origin_backend_id")
         seen = self.env.cr.precommit.data.setdefault("integration.outbound", set())
-        backends = (
-            self.env["integration.backend"]
-            .sudo()
-            .search([("outbound_type_ids.code", "=", canonical_type)])
-        )
+        backends = self.env["integration.backend"].sudo().search([("outbound_type_ids.code", "=", canonical_type)])
         events = self.browse()
         for record in records:
             company = record.company_id if "company_id" in record._fields else self.env["res.company"]
@@ -519,7 +530,13 @@ class IntegrationEventRecord(models.Model):
     res_model = fields.Char(required=True, index=True)
     res_id = fields.Many2oneReference(model_field="res_model", required=True, index=True)
     action = fields.Selection(
-        [("created", "Created"), ("updated", "Updated"), ("linked", "Linked"), ("skipped", "Skipped"), ("deleted", "Archived")],
+        [
+            ("created", "Created"),
+            ("updated", "Updated"),
+            ("linked", "Linked"),
+            ("skipped", "Skipped"),
+            ("deleted", "Archived"),
+        ],
         required=True,
     )
     correlation_id = fields.Char(index=True)
@@ -532,4 +549,9 @@ class IntegrationEventRecord(models.Model):
 
     def action_open_record(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

@@ -100,10 +100,8 @@ class IntegrationException(models.Model):
     state_order = fields.Integer(compute="_compute_orders", store=True)
     user_id = fields.Many2one("res.users", string="Assigned to", tracking=True, index=True)
     backend_id = fields.Many2one("integration.backend", index=True, ondelete="cascade")
-    company_id = fields.Many2one(
-        "res.company", related="backend_id.company_id", store=True, index=True, readonly=True
-    )
-    event_id = fields.Many2one("integration.event", index=True, ondelete="cascade", string="Event")
+    company_id = fields.Many2one("res.company", related="backend_id.company_id", store=True, index=True, readonly=True)
+    event_id = fields.Many2one("integration.event", index=True, ondelete="cascade")
     event_ids = fields.Many2many("integration.event", string="Related events")
     event_state = fields.Selection(related="event_id.state", string="Event state")
     description = fields.Text(string="What happened", help="Plain words.")
@@ -157,9 +155,9 @@ class IntegrationException(models.Model):
         category = error.category
         description, hint = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
         if isinstance(error, RetryableError):
-            description = "The event could not be processed after %s attempts: %s" % (
-                event.attempts,
-                description[0].lower() + description[1:],
+            description = (
+                f"The event could not be processed after {event.attempts} attempts: "
+                f"{description[0].lower()}{description[1:]}"
             )
         vals = {
             "name": f"{dict(EXCEPTION_CATEGORIES)[category]}: {event.event_type or event.display_name}",
@@ -217,10 +215,16 @@ class IntegrationException(models.Model):
     def _close_for_events(self, events):
         """An event succeeded: its open exceptions resolve themselves."""
         open_exceptions = self.sudo().search(
-            [("event_id", "in", events.ids), ("state", "in", ("new", "in_progress")), ("category", "!=", "ownership_conflict")]
+            [
+                ("event_id", "in", events.ids),
+                ("state", "in", ("new", "in_progress")),
+                ("category", "!=", "ownership_conflict"),
+            ]
         )
         if open_exceptions:
-            open_exceptions.write({"state": "resolved", "resolved_date": fields.Datetime.now(), "resolved_uid": self.env.uid})
+            open_exceptions.write(
+                {"state": "resolved", "resolved_date": fields.Datetime.now(), "resolved_uid": self.env.uid}
+            )
             for exc in open_exceptions:
                 exc.message_post(body=self.env._("Resolved: the event was processed successfully."))
 
@@ -311,13 +315,27 @@ class IntegrationException(models.Model):
                 after=payload[:2000],
             )
         )
-        event.message_post(body=self.env._("Payload edited by %s (see exception %s).", self.env.user.name, self.name))
+        event.message_post(
+            body=self.env._(
+                "Payload edited by %(user)s (see exception %(name)s).", user=self.env.user.name, name=self.name
+            )
+        )
         return self.action_retry()
 
     def action_open_event(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": "integration.event", "res_id": self.event_id.id, "view_mode": "form"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "integration.event",
+            "res_id": self.event_id.id,
+            "view_mode": "form",
+        }
 
     def action_open_record(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

@@ -16,14 +16,18 @@ class IntegrationExporter(models.AbstractModel):
     @api.model
     def _export(self, canonical_type, record, event):
         """The canonical message of ``record``'s current state for ``event``."""
-        binding = self.env["integration.binding"].sudo().search(
-            [
-                ("backend_id", "=", event.backend_id.id),
-                ("canonical_type", "=", canonical_type),
-                ("res_model", "=", record._name),
-                ("res_id", "=", record.id),
-            ],
-            limit=1,
+        binding = (
+            self.env["integration.binding"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("canonical_type", "=", canonical_type),
+                    ("res_model", "=", record._name),
+                    ("res_id", "=", record.id),
+                ],
+                limit=1,
+            )
         )
         return {
             "type": canonical_type,
@@ -31,7 +35,8 @@ class IntegrationExporter(models.AbstractModel):
             "action": "upsert",
             "source": "odoo",
             "external_id": binding.external_id or f"odoo-{record._name.replace('.', '-')}-{record.id}",
-            "occurred_at": fields.Datetime.to_string(record.write_date or fields.Datetime.now()).replace(" ", "T") + "Z",
+            "occurred_at": fields.Datetime.to_string(record.write_date or fields.Datetime.now()).replace(" ", "T")
+            + "Z",
             "correlation_id": event.correlation_id,
             "data": getattr(self, f"_export_{canonical_type}")(record, event),
         }
@@ -39,14 +44,18 @@ class IntegrationExporter(models.AbstractModel):
     def _ref(self, event, canonical_type, record):
         if not record:
             return None
-        binding = self.env["integration.binding"].sudo().search(
-            [
-                ("backend_id", "=", event.backend_id.id),
-                ("canonical_type", "=", canonical_type),
-                ("res_model", "=", record._name),
-                ("res_id", "=", record.id),
-            ],
-            limit=1,
+        binding = (
+            self.env["integration.binding"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("canonical_type", "=", canonical_type),
+                    ("res_model", "=", record._name),
+                    ("res_id", "=", record.id),
+                ],
+                limit=1,
+            )
         )
         return binding.external_id or f"odoo-{record._name.replace('.', '-')}-{record.id}"
 
@@ -74,7 +83,7 @@ class IntegrationExporter(models.AbstractModel):
             "paid" if move.payment_state in ("paid", "in_payment") else "open"
         )
         lines = []
-        for line in move.invoice_line_ids.filtered(lambda l: l.display_type == "product"):
+        for line in move.invoice_line_ids.filtered(lambda ln: ln.display_type == "product"):
             lines.append(
                 {
                     "description": line.name or "/",

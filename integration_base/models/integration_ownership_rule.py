@@ -22,7 +22,9 @@ class IntegrationOwnershipRule(models.Model):
         help="Comma-separated canonical fields (e.g. 'email, vat, address'). Empty: the whole object.",
     )
     owner = fields.Selection(
-        [("odoo", "Odoo"), ("backend", "A backend")], required=True, default="odoo",
+        [("odoo", "Odoo"), ("backend", "A backend")],
+        required=True,
+        default="odoo",
         help="Odoo: only people in Odoo change these fields. A backend: only that system does.",
     )
     owner_backend_id = fields.Many2one("integration.backend", string="Owning backend", ondelete="cascade")

@@ -96,7 +96,11 @@ class IntegrationStream(models.Model):
     def _start(self):
         self.ensure_one()
         resume = self.state == "failed" and self.cursor
-        vals = {"state": "running", "last_error": False, "next_run": fields.Datetime.now() + timedelta(minutes=self.interval_minutes)}
+        vals = {
+            "state": "running",
+            "last_error": False,
+            "next_run": fields.Datetime.now() + timedelta(minutes=self.interval_minutes),
+        }
         if not resume:
             vals.update(run_started=fields.Datetime.now(), pages_done=0, items_done=0, items_new=0, items_total=0)
         self.write(vals)
@@ -119,16 +123,22 @@ class IntegrationStream(models.Model):
             page = backend._connector()._stream_fetch(self, self.cursor or False)
         except RetryableError as exc:
             raise RetryableJobError(exc.message, seconds=int(exc.retry_after or 60)) from exc
-        except Exception as exc:  # noqa: BLE001 - the run stops, visibly, and can resume
+        except Exception as exc:
             self.write({"state": "failed", "last_error": f"{exc.__class__.__name__}: {exc}"})
-            self.message_post(body=self.env._("Run stopped at page %s: %s", self.pages_done + 1, exc))
+            self.message_post(
+                body=self.env._("Run stopped at page %(page)s: %(error)s", page=self.pages_done + 1, error=exc)
+            )
             return f"failed: {exc}"
         Event = self.env["integration.event"].sudo()
         new = 0
         for item in page["items"]:
             _event, created = Event._ingest(
                 backend,
-                {"external_id": item["external_id"], "event_type": item["event_type"], "occurred_at": item.get("occurred_at")},
+                {
+                    "external_id": item["external_id"],
+                    "event_type": item["event_type"],
+                    "occurred_at": item.get("occurred_at"),
+                },
                 item["payload"],
                 correlation_id=item.get("correlation_id"),
                 source="stream",

@@ -80,9 +80,11 @@ class IntegrationSubscription(models.Model):
         changed = self.browse()
         if "status" in vals or "plan_code" in vals or "quantity" in vals:
             changed = self.filtered(
-                lambda s: s.status != vals.get("status", s.status)
-                or s.plan_code != vals.get("plan_code", s.plan_code)
-                or s.quantity != vals.get("quantity", s.quantity)
+                lambda s: (
+                    s.status != vals.get("status", s.status)
+                    or s.plan_code != vals.get("plan_code", s.plan_code)
+                    or s.quantity != vals.get("quantity", s.quantity)
+                )
             )
         result = super().write(vals)
         if changed:

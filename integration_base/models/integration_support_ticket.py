@@ -17,13 +17,22 @@ class IntegrationSupportTicket(models.Model):
     backend_id = fields.Many2one("integration.backend", string="Source", index=True, ondelete="set null")
     description = fields.Text()
     status = fields.Selection(
-        [("new", "New"), ("open", "Open"), ("pending", "Pending"), ("hold", "On hold"), ("solved", "Solved"), ("closed", "Closed")],
+        [
+            ("new", "New"),
+            ("open", "Open"),
+            ("pending", "Pending"),
+            ("hold", "On hold"),
+            ("solved", "Solved"),
+            ("closed", "Closed"),
+        ],
         required=True,
         default="new",
         tracking=True,
         index=True,
     )
-    priority = fields.Selection([("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")], default="normal")
+    priority = fields.Selection(
+        [("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")], default="normal"
+    )
     tags = fields.Char()
     opened_at = fields.Datetime()
     updated_at = fields.Datetime()

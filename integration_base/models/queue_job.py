@@ -17,8 +17,10 @@ class QueueJob(models.Model):
         gave up after repeated concurrency failures, a worker crash loop...):
         the event must not stay *queued* forever without anyone knowing.
         """
-        events = self.env["integration.event"].sudo().search(
-            [("job_ids", "in", self.ids), ("state", "in", ("queued", "processing"))]
+        events = (
+            self.env["integration.event"]
+            .sudo()
+            .search([("job_ids", "in", self.ids), ("state", "in", ("queued", "processing"))])
         )
         from ..exceptions import PermanentError
 

@@ -2,7 +2,20 @@ from odoo import api, fields, models
 
 #: partner fields whose change is pushed to subscribed systems
 CUSTOMER_FIELDS = frozenset(
-    {"name", "email", "phone", "vat", "company_registry", "street", "street2", "city", "zip", "state_id", "country_id", "is_company"}
+    {
+        "name",
+        "email",
+        "phone",
+        "vat",
+        "company_registry",
+        "street",
+        "street2",
+        "city",
+        "zip",
+        "state_id",
+        "country_id",
+        "is_company",
+    }
 )
 
 
@@ -24,13 +37,17 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
-        self.env["integration.event"]._emit_outbound("customer", partners.filtered(lambda p: not p.parent_id or p.is_company))
+        self.env["integration.event"]._emit_outbound(
+            "customer", partners.filtered(lambda p: not p.parent_id or p.is_company)
+        )
         return partners
 
     def write(self, vals):
         result = super().write(vals)
         if CUSTOMER_FIELDS.intersection(vals):
-            self.env["integration.event"]._emit_outbound("customer", self.filtered(lambda p: not p.parent_id or p.is_company))
+            self.env["integration.event"]._emit_outbound(
+                "customer", self.filtered(lambda p: not p.parent_id or p.is_company)
+            )
         return result
 
     def action_view_integration_bindings(self):

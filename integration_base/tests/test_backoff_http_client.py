@@ -36,7 +36,9 @@ class TestBackoff(BaseCase):
         self.assertGreater(slow.acquire(max_wait=0), 5)
 
     def test_redaction(self):
-        self.assertEqual(redact_headers({"Authorization": "Bearer x", "X-Ok": "1"}), {"Authorization": "***", "X-Ok": "1"})
+        self.assertEqual(
+            redact_headers({"Authorization": "Bearer x", "X-Ok": "1"}), {"Authorization": "***", "X-Ok": "1"}
+        )
         self.assertEqual(
             redact_data({"customer": {"name": "A", "api_key": "k"}, "items": [{"password": "p"}]}),
             {"customer": {"name": "A", "api_key": "***"}, "items": [{"password": "***"}]},

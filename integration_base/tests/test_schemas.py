@@ -22,8 +22,15 @@ INVOICE = {
     "status": "open",
     "currency": "EUR",
     "date": "2026-01-31",
-    "lines": [{"description": "Pro plan", "quantity": 2, "unit_amount": "10.00", "amount": "20.00",
-               "taxes": [{"percentage": 21, "inclusive": False}]}],
+    "lines": [
+        {
+            "description": "Pro plan",
+            "quantity": 2,
+            "unit_amount": "10.00",
+            "amount": "20.00",
+            "taxes": [{"percentage": 21, "inclusive": False}],
+        }
+    ],
     "total": "24.20",
 }
 
@@ -44,8 +51,12 @@ class TestSchemas(BaseCase):
     def test_valid_messages(self):
         validate_message(message("customer", {"name": "Acme", "email": "a@example.com", "address": {"country": "BE"}}))
         validate_message(message("invoice", INVOICE))
-        validate_message(message("payment", {"customer_ref": "c", "amount": "1", "currency": "JPY", "date": "2026-01-01",
-                                             "status": "succeeded"}))
+        validate_message(
+            message(
+                "payment",
+                {"customer_ref": "c", "amount": "1", "currency": "JPY", "date": "2026-01-01", "status": "succeeded"},
+            )
+        )
         validate_message(message("support_ticket", {"subject": "Help", "status": "open", "tags": ["billing"]}))
 
     def test_envelope_violations(self):

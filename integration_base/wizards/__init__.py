@@ -1,3 +1,1 @@
-from . import integration_exception_ignore_wizard
-from . import integration_exception_link_wizard
-from . import integration_exception_edit_wizard
+from . import integration_exception_edit_wizard, integration_exception_ignore_wizard, integration_exception_link_wizard

@@ -11,7 +11,9 @@ class IntegrationExceptionEditWizard(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        exception = self.env["integration.exception"].browse(values.get("exception_id") or self.env.context.get("active_id"))
+        exception = self.env["integration.exception"].browse(
+            values.get("exception_id") or self.env.context.get("active_id")
+        )
         if "payload" in fields_list and exception.event_id:
             values["payload"] = exception.event_id.sudo().payload
         return values

@@ -20,7 +20,9 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        exception = self.env["integration.exception"].browse(values.get("exception_id") or self.env.context.get("active_id"))
+        exception = self.env["integration.exception"].browse(
+            values.get("exception_id") or self.env.context.get("active_id")
+        )
         if exception.candidate_partner_ids and "partner_id" in fields_list:
             values["partner_id"] = exception.candidate_partner_ids[:1].id
         return values
@@ -31,6 +33,8 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
         if not record:
             raise UserError(self.env._("Choose the record to link."))
         if self.link_model and record._name != self.link_model:
-            raise UserError(self.env._("This exception needs a record of type %s.", self.env[self.link_model]._description))
+            raise UserError(
+                self.env._("This exception needs a record of type %s.", self.env[self.link_model]._description)
+            )
         self.exception_id.action_link_record(record)
         return {"type": "ir.actions.act_window_close"}

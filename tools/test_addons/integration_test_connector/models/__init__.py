@@ -1,2 +1,1 @@
-from . import integration_backend
-from . import integration_connector_test
+from . import integration_backend, integration_connector_test

@@ -10,8 +10,8 @@ backend's API URL; the ``items`` stream GETs ``<api_url>/items?cursor=``.
 """
 
 import hashlib
-import json
 import hmac
+import json
 import time
 from datetime import UTC, datetime
 

@@ -18,7 +18,12 @@ class TestConnectorMixin(IntegrationCaseMixin):
 
     @staticmethod
     def _event_payload(messages=(), type_="thing.updated", event_id=None, created=None, **extra):
-        payload = {"id": event_id or new_id(), "type": type_, "created": created or int(time.time()), "messages": list(messages)}
+        payload = {
+            "id": event_id or new_id(),
+            "type": type_,
+            "created": created or int(time.time()),
+            "messages": list(messages),
+        }
         payload.update(extra)
         return payload
 

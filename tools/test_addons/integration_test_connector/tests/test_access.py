@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from .common import TestConnectorMixin
@@ -9,13 +9,17 @@ class TestAccess(TestConnectorMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.finance = new_test_user(cls.env, "finance", groups="base.group_user,integration_base.group_integration_user")
-        cls.manager = new_test_user(cls.env, "intmanager", groups="base.group_user,integration_base.group_integration_manager")
+        cls.finance = new_test_user(
+            cls.env, "finance", groups="base.group_user,integration_base.group_integration_user"
+        )
+        cls.manager = new_test_user(
+            cls.env, "intmanager", groups="base.group_user,integration_base.group_integration_manager"
+        )
         cls.event, _created = cls._ingest(cls, cls._event_payload(fail="permanent"))
 
     def test_user_cannot_read_secrets_headers_or_payloads(self):
         backend = self.backend.with_user(self.finance)
-        backend.name  # noqa: B018 - reading the backend itself is allowed
+        self.assertEqual(backend.name, "Test system", "reading the backend itself is allowed")
         for field in ("webhook_secret", "webhook_secret_previous", "api_key", "reference"):
             with self.subTest(field), self.assertRaises(AccessError):
                 backend.read([field])
@@ -52,7 +56,7 @@ class TestAccess(TestConnectorMixin, TransactionCase):
         self.perform_jobs()
         self.assertEqual(self.event.state, "failed")
         self.assertEqual(exc.occurrences, 2)
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             exc.action_edit_payload("{}")
 
     def test_multi_company_isolation(self):

@@ -20,16 +20,18 @@ class TestConcurrentDeliveries(TestConnectorMixin, TransactionCase):
         cr = db_connect(self.env.cr.dbname).cursor()
         try:
             result = func(api.Environment(cr, SUPERUSER_ID, {}))
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
             return result
         finally:
             cr.close()
 
     def test_concurrent_duplicates_give_one_event_and_one_job(self):
         backend_id = self._committed(
-            lambda env: env["integration.backend"].create(
-                {"name": "Race", "connector_type": "test", "webhook_secret": SECRET}
-            ).id
+            lambda env: (
+                env["integration.backend"]
+                .create({"name": "Race", "connector_type": "test", "webhook_secret": SECRET})
+                .id
+            )
         )
         payload = self._event_payload(event_id="evt_race")
         barrier = threading.Barrier(2)
@@ -43,9 +45,9 @@ class TestConcurrentDeliveries(TestConnectorMixin, TransactionCase):
                 identity = backend._connector()._webhook_identity(backend, payload, {})
                 barrier.wait(timeout=10)
                 _event, created = env["integration.event"]._ingest(backend, identity, json.dumps(payload))
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
                 outcomes.append(created)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
             finally:
                 cr.close()

@@ -13,8 +13,15 @@ class TestOutbound(TestConnectorMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.customer_type = cls.env.ref("integration_base.canonical_type_customer")
-        cls.backend.write({"outbound_type_ids": [(6, 0, cls.customer_type.ids)], "timeout": 1.0, "max_attempts": 5,
-                           "circuit_threshold": 3, "circuit_cooldown": 60})
+        cls.backend.write(
+            {
+                "outbound_type_ids": [(6, 0, cls.customer_type.ids)],
+                "timeout": 1.0,
+                "max_attempts": 5,
+                "circuit_threshold": 3,
+                "circuit_cooldown": 60,
+            }
+        )
 
     def _outbound(self):
         return self.env["integration.event"].search([("backend_id", "=", self.backend.id), ("direction", "=", "out")])
@@ -108,8 +115,14 @@ class TestOutbound(TestConnectorMixin, TransactionCase):
 
     def test_failed_probe_reopens_the_circuit(self):
         with local_http_server(lambda *a: (502, {}, b"down")) as server:
-            self.backend.write({"api_url": server.url, "circuit_state": "open", "circuit_failures": 3,
-                                "circuit_open_until": self._now()})
+            self.backend.write(
+                {
+                    "api_url": server.url,
+                    "circuit_state": "open",
+                    "circuit_failures": 3,
+                    "circuit_open_until": self._now(),
+                }
+            )
             self.env["res.partner"].create({"name": "Probe"})
             event = self._outbound()
             self._run_job(event.job_ids.uuid)

@@ -1,6 +1,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from .common import TestConnectorMixin
@@ -43,8 +44,18 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         self.assertEqual(event.exception_ids.category, "technical")
 
     def test_schema_violation_names_the_field(self):
-        bad = self._message("invoice", "in_1", {"customer_ref": "cus_x", "status": "open", "currency": "eur",
-                                                 "date": "2026-01-01", "lines": [], "total": "10.00"})
+        bad = self._message(
+            "invoice",
+            "in_1",
+            {
+                "customer_ref": "cus_x",
+                "status": "open",
+                "currency": "eur",
+                "date": "2026-01-01",
+                "lines": [],
+                "total": "10.00",
+            },
+        )
         event, _created = self._ingest(self._event_payload([bad]))
         self.perform_jobs()
         self.assertEqual(event.state, "failed")
@@ -84,7 +95,9 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
     def test_source_version_beats_timestamps(self):
         now = datetime(2026, 2, 1, tzinfo=UTC)
         v2 = self._message("customer", "cus_v", {"name": "Version 2"}, occurred_at=now, source_version=2)
-        v1 = self._message("customer", "cus_v", {"name": "Version 1"}, occurred_at=now + timedelta(hours=1), source_version=1)
+        v1 = self._message(
+            "customer", "cus_v", {"name": "Version 1"}, occurred_at=now + timedelta(hours=1), source_version=1
+        )
         first, _created = self._ingest(self._event_payload([v2]))
         second, _created = self._ingest(self._event_payload([v1]))
         self.perform_jobs()
@@ -139,7 +152,12 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
     def test_ownership_rule_blocks_non_authoritative_update(self):
         customer_type = self.env.ref("integration_base.canonical_type_customer")
         self.env["integration.ownership.rule"].create(
-            {"canonical_type_id": customer_type.id, "field_names": "email, vat", "owner": "odoo", "on_conflict": "exception"}
+            {
+                "canonical_type_id": customer_type.id,
+                "field_names": "email, vat",
+                "owner": "odoo",
+                "on_conflict": "exception",
+            }
         )
         self._ingest(self._event_payload([self._customer("cus_own", name="Owned", email="first@example.com")]))
         self.perform_jobs()
@@ -160,7 +178,12 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         other = self._create_backend("test", name="Other system")
         customer_type = self.env.ref("integration_base.canonical_type_customer")
         self.env["integration.ownership.rule"].create(
-            {"canonical_type_id": customer_type.id, "field_names": "phone", "owner": "backend", "owner_backend_id": other.id}
+            {
+                "canonical_type_id": customer_type.id,
+                "field_names": "phone",
+                "owner": "backend",
+                "owner_backend_id": other.id,
+            }
         )
         self._ingest(self._event_payload([self._customer("cus_ph", name="Phone", phone="+1 1")]))
         self.perform_jobs()
@@ -175,9 +198,19 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         subscription = self._message(
             "subscription",
             "sub_1",
-            {"customer_ref": "cus_late", "plan": {"code": "pro", "name": "Pro", "amount": "49.00", "currency": "USD",
-                                                   "interval": "month", "interval_count": 1},
-             "quantity": 2, "status": "active"},
+            {
+                "customer_ref": "cus_late",
+                "plan": {
+                    "code": "pro",
+                    "name": "Pro",
+                    "amount": "49.00",
+                    "currency": "USD",
+                    "interval": "month",
+                    "interval_count": 1,
+                },
+                "quantity": 2,
+                "status": "active",
+            },
         )
         sub_event, _created = self._ingest(self._event_payload([subscription]))
         self.perform_jobs()
@@ -192,7 +225,9 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         self.perform_jobs()
         self.assertEqual(sub_event.state, "done")
         sub = self.env["integration.binding"]._find_record(self.backend, "subscription", "sub_1")
-        self.assertRecordValues(sub, [{"plan_code": "pro", "quantity": 2, "entitlement_state": "active", "recurring_total": 98.0}])
+        self.assertRecordValues(
+            sub, [{"plan_code": "pro", "quantity": 2, "entitlement_state": "active", "recurring_total": 98.0}]
+        )
         self.assertEqual(exc.state, "resolved")
 
     def test_exception_actions_are_audited(self):
@@ -205,7 +240,11 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         payload = json.loads(event.payload)
         payload.pop("fail")
         payload["messages"] = [self._customer("cus_edit", name="Edited")]
-        wizard = self.env["integration.exception.edit.wizard"].with_context(active_id=exc.id).create({"exception_id": exc.id})
+        wizard = (
+            self.env["integration.exception.edit.wizard"]
+            .with_context(active_id=exc.id)
+            .create({"exception_id": exc.id})
+        )
         self.assertIn('"fail": "permanent"', wizard.payload)
         wizard.payload = json.dumps(payload)
         wizard.action_confirm()
@@ -221,9 +260,11 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         event, _created = self._ingest(self._event_payload(fail="permanent"))
         self.perform_jobs()
         exc = event.exception_ids
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             exc.action_ignore("  ")
-        wizard = self.env["integration.exception.ignore.wizard"].create({"exception_ids": [(6, 0, exc.ids)], "reason": "test noise"})
+        wizard = self.env["integration.exception.ignore.wizard"].create(
+            {"exception_ids": [(6, 0, exc.ids)], "reason": "test noise"}
+        )
         wizard.action_confirm()
         self.assertRecordValues(exc, [{"state": "ignored", "ignore_reason": "test noise"}])
         self.assertEqual(event.state, "ignored")
@@ -268,7 +309,9 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         self.assertEqual(calls, ["paid"])
         self.assertEqual(event.state, "failed")
         self.assertIn("helpdesk refused", event.error_message)
-        self.assertFalse(self.env["queue.job"].search([("state", "in", ("wait_dependencies", "pending", "enqueued", "started"))]))
+        self.assertFalse(
+            self.env["queue.job"].search([("state", "in", ("wait_dependencies", "pending", "enqueued", "started"))])
+        )
 
     def test_retention_purges_payload_but_keeps_metadata(self):
         event, _created = self._ingest(self._event_payload([self._customer("cus_old", name="Old")]))
@@ -279,5 +322,5 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         self.assertEqual(self.env["integration.event"]._cron_purge_payloads(), 1)
         self.assertRecordValues(event, [{"payload": False, "headers": False, "payload_purged": True, "state": "done"}])
         self.assertTrue(failing.payload, "an event with an open exception keeps its payload")
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             event.action_replay()

@@ -28,7 +28,9 @@ class TestStream(TestConnectorMixin, TransactionCase):
         return responder
 
     def test_backfill_resumes_from_its_cursor_after_an_interruption(self):
-        stream = self.env["integration.stream"].create({"backend_id": self.backend.id, "stream": "items", "page_size": 10})
+        stream = self.env["integration.stream"].create(
+            {"backend_id": self.backend.id, "stream": "items", "page_size": 10}
+        )
         with local_http_server(self._responder(fail_on_cursor="evt_009")) as server:
             self.backend.api_url = server.url
             stream.action_run()
@@ -56,7 +58,9 @@ class TestStream(TestConnectorMixin, TransactionCase):
         self.assertEqual(cursors, ["", "evt_009", "evt_009", "evt_019"])
 
     def test_second_run_from_scratch_creates_no_duplicates(self):
-        stream = self.env["integration.stream"].create({"backend_id": self.backend.id, "stream": "items", "page_size": 50})
+        stream = self.env["integration.stream"].create(
+            {"backend_id": self.backend.id, "stream": "items", "page_size": 50}
+        )
         with local_http_server(self._responder()) as server:
             self.backend.api_url = server.url
             stream.action_run()
@@ -68,9 +72,13 @@ class TestStream(TestConnectorMixin, TransactionCase):
         self.assertEqual(stream.items_new, 0)
 
     def test_cron_starts_due_streams_only(self):
-        due = self.env["integration.stream"].create({"backend_id": self.backend.id, "stream": "items", "next_run": "2000-01-01"})
+        due = self.env["integration.stream"].create(
+            {"backend_id": self.backend.id, "stream": "items", "next_run": "2000-01-01"}
+        )
         other = self._create_backend("test", name="Not due")
-        later = self.env["integration.stream"].create({"backend_id": other.id, "stream": "items", "next_run": "2999-01-01"})
+        later = self.env["integration.stream"].create(
+            {"backend_id": other.id, "stream": "items", "next_run": "2999-01-01"}
+        )
         self.assertEqual(self.env["integration.stream"]._cron_dispatch(), 1)
         self.assertEqual(due.state, "running")
         self.assertEqual(later.state, "idle")

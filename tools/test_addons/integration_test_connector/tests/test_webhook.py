@@ -35,7 +35,14 @@ class TestWebhookRoute(TestConnectorMixin, HttpCase):
         event = self.env["integration.event"].browse(answer["event_id"])
         self.assertRecordValues(
             event,
-            [{"state": "queued", "external_id": payload["id"], "event_type": "thing.updated", "correlation_id": "corr-123"}],
+            [
+                {
+                    "state": "queued",
+                    "external_id": payload["id"],
+                    "event_type": "thing.updated",
+                    "correlation_id": "corr-123",
+                }
+            ],
         )
         self.assertEqual(json.loads(event.payload), payload)
         self.assertEqual(json.loads(event.headers)["X-Test-Signature"], "***", "signature header must be redacted")
@@ -96,7 +103,11 @@ class TestWebhookRoute(TestConnectorMixin, HttpCase):
             ("unknown backend", lambda: self._post(good, reference="nope-" + self.backend.reference), 404),
             ("missing signature", lambda: self._post(good, signature=None), 401),
             ("invalid signature", lambda: self._post(good, signature=self._signature(good, "wrong")), 401),
-            ("tampered body", lambda: self._post(good.replace(b"thing", b"thinG"), signature=self._signature(good)), 401),
+            (
+                "tampered body",
+                lambda: self._post(good.replace(b"thing", b"thinG"), signature=self._signature(good)),
+                401,
+            ),
             (
                 "stale signature",
                 lambda: self._post(good, signature=self._signature(good, timestamp=time.time() - 3600)),
