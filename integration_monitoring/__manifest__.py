@@ -9,6 +9,8 @@
     "maintainers": ["integration-suite"],
     "development_status": "Alpha",
     "depends": ["integration_base"],
+    "external_dependencies": {"python": ["prometheus_client"]},
     "data": [],
+    "post_init_hook": "post_init_hook",
     "installable": True,
 }
