@@ -1,0 +1,249 @@
+"""What the monitoring endpoints read: aggregate queries only.
+
+Each number is one ``_read_group`` (``GROUP BY`` in PostgreSQL) over the
+engine's tables; nothing loops over events, exceptions or jobs, so a scrape
+costs the same with ten events or ten million. Everything is read as the
+superuser: the endpoints are guarded by their own credentials (a bearer
+token or an integration manager's session) and describe the whole database.
+"""
+
+import logging
+import secrets
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+
+from odoo.addons.integration_base.const import EVENT_STATES, EXCEPTION_CATEGORIES, SEVERITIES
+from odoo.addons.queue_job.job import STATES as JOB_STATES
+
+from ..const import (
+    DEFAULT_STALE_MINUTES,
+    STALE_JOBS_PARAM,
+    STATUS_ORDER,
+    TOKEN_PARAM,
+    WAITING_JOB_STATES,
+    WAITING_STATES,
+)
+
+_logger = logging.getLogger(__name__)
+
+DIRECTIONS = ("in", "out")
+OPEN_EXCEPTION_STATES = ("new", "in_progress")
+
+
+class IntegrationMonitor(models.AbstractModel):
+    _name = "integration.monitor"
+    _description = "Integration Monitoring"
+
+    # ------------------------------------------------------------------
+    # Token
+    # ------------------------------------------------------------------
+    @api.model
+    def _ensure_token(self):
+        """Create the metrics bearer token unless one is set; return it."""
+        params = self.env["ir.config_parameter"].sudo()
+        token = params.get_param(TOKEN_PARAM)
+        if not token:
+            token = secrets.token_urlsafe(32)
+            params.set_param(TOKEN_PARAM, token)
+        return token
+
+    # ------------------------------------------------------------------
+    # Metrics
+    # ------------------------------------------------------------------
+    @api.model
+    def _backend_row(self, backend):
+        return {"backend": backend.name, "backend_id": backend.id, "connector": backend.connector_type}
+
+    @api.model
+    def _metrics_snapshot(self):
+        """Every number of ``/integration/metrics`` as plain rows.
+
+        :return: dict of lists of dicts, see :func:`..metrics.render`
+        """
+        env = self.env(su=True, context=dict(self.env.context, active_test=False))
+        Event = env["integration.event"]
+        now = fields.Datetime.now()
+        # archived backends appear only while they still have events
+        active = env["integration.backend"].search([("active", "=", True)], order="id")
+
+        event_counts = {
+            (backend, direction, state): count
+            for backend, direction, state, count in Event._read_group(
+                [], ["backend_id", "direction", "state"], ["__count"]
+            )
+        }
+        for backend in active:
+            for direction in DIRECTIONS:
+                for state, _label in EVENT_STATES:
+                    event_counts.setdefault((backend, direction, state), 0)
+        events = [
+            dict(self._backend_row(backend), direction=direction, state=state, count=count)
+            for (backend, direction, state), count in sorted(
+                event_counts.items(), key=lambda item: (item[0][0].id, item[0][1], item[0][2])
+            )
+        ]
+
+        dead_counts = {
+            (backend, direction): count
+            for backend, direction, count in Event._read_group(
+                [("state", "=", "dead")], ["backend_id", "direction"], ["__count"]
+            )
+        }
+        for backend in active:
+            for direction in DIRECTIONS:
+                dead_counts.setdefault((backend, direction), 0)
+        dead_letters = [
+            dict(self._backend_row(backend), direction=direction, count=count)
+            for (backend, direction), count in sorted(dead_counts.items(), key=lambda item: (item[0][0].id, item[0][1]))
+        ]
+
+        oldest = dict(
+            Event._read_group([("state", "in", WAITING_STATES)], ["backend_id"], ["received_at:min"])
+        )
+        oldest_queued = [
+            dict(
+                self._backend_row(backend),
+                age_seconds=max((now - oldest[backend]).total_seconds(), 0.0) if oldest.get(backend) else 0.0,
+            )
+            for backend in active.union(*oldest).sorted("id")
+        ]
+
+        exception_counts = {
+            (category, severity): count
+            for category, severity, count in env["integration.exception"]._read_group(
+                [("state", "in", OPEN_EXCEPTION_STATES)], ["category", "severity"], ["__count"]
+            )
+        }
+        exceptions = [
+            {"category": category, "severity": severity, "count": exception_counts.get((category, severity), 0)}
+            for category, _label in EXCEPTION_CATEGORIES
+            for severity, _label in SEVERITIES
+        ]
+
+        job_counts = {
+            (channel or "", state): count
+            for channel, state, count in env["queue.job"]._read_group([], ["channel", "state"], ["__count"])
+        }
+        for channel in {channel for channel, _state in job_counts}:
+            for state, _label in JOB_STATES:
+                job_counts.setdefault((channel, state), 0)
+        jobs = [
+            {"channel": channel, "state": state, "count": count} for (channel, state), count in sorted(job_counts.items())
+        ]
+
+        backends = [
+            dict(
+                self._backend_row(backend),
+                circuit_state=backend.circuit_state or "closed",
+                circuit_failures=backend.circuit_failures,
+                health=backend.health,
+            )
+            for backend in active
+        ]
+        return {
+            "events": events,
+            "dead_letters": dead_letters,
+            "oldest_queued": oldest_queued,
+            "exceptions": exceptions,
+            "jobs": jobs,
+            "backends": backends,
+            "circuit_states": [code for code, _label in env["integration.backend"]._fields["circuit_state"].selection],
+            "health_states": [code for code, _label in env["integration.backend"]._fields["health"].selection],
+        }
+
+    # ------------------------------------------------------------------
+    # Health
+    # ------------------------------------------------------------------
+    @api.model
+    def _check_database(self):
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute("SELECT pg_is_in_recovery()")
+                in_recovery = self.env.cr.fetchone()[0]
+        except psycopg2.Error as exc:
+            return {"status": "down", "detail": f"database error: {exc.__class__.__name__}"}
+        if in_recovery:
+            return {"status": "down", "detail": "the database is a read-only replica (in recovery): nothing can be stored"}
+        return {"status": "ok", "detail": "the database accepts writes"}
+
+    @api.model
+    def _check_job_runner(self):
+        params = self.env["ir.config_parameter"].sudo()
+        try:
+            minutes = int(params.get_param(STALE_JOBS_PARAM, DEFAULT_STALE_MINUTES))
+        except ValueError:
+            minutes = DEFAULT_STALE_MINUTES
+        minutes = max(minutes, 1)
+        limit = fields.Datetime.now() - timedelta(minutes=minutes)
+        # due for longer than the limit: created that long ago without an
+        # ETA, or an ETA that long past
+        domain = [
+            ("state", "in", WAITING_JOB_STATES),
+            "|",
+            "&",
+            ("eta", "=", False),
+            ("date_created", "<", limit),
+            ("eta", "<", limit),
+        ]
+        [(count, oldest)] = self.env["queue.job"].sudo()._read_group(domain, [], ["__count", "date_created:min"])
+        result = {"stale_jobs": count, "stale_after_minutes": minutes}
+        if count:
+            result.update(
+                status="down",
+                detail=f"{count} job(s) waiting for more than {minutes} minutes: the job runner is stopped or far behind",
+                oldest_stale_job=fields.Datetime.to_string(oldest),
+            )
+        else:
+            result.update(status="ok", detail=f"no job waits for more than {minutes} minutes")
+        return result
+
+    @api.model
+    def _check_backends(self):
+        backends = self.env["integration.backend"].sudo().search([], order="id")
+        rows = [
+            {
+                "name": backend.name,
+                "id": backend.id,
+                "connector": backend.connector_type,
+                "health": backend.health,
+                "circuit_state": backend.circuit_state or "closed",
+                "failed_events_24h": backend.failed_event_count,
+                "open_exceptions": backend.open_exception_count,
+            }
+            for backend in backends
+        ]
+        unhealthy = [row for row in rows if row["health"] != "ok"]
+        if unhealthy:
+            return {
+                "status": "degraded",
+                "detail": f"{len(unhealthy)} of {len(rows)} backend(s) not healthy",
+                "backends": rows,
+            }
+        return {"status": "ok", "detail": f"{len(rows)} backend(s) healthy", "backends": rows}
+
+    @api.model
+    def _health_report(self, details=False):
+        """The health of the integration service.
+
+        ``down`` when nothing can be processed (database not writable, job
+        runner stopped), ``degraded`` when a backend is unhealthy (open
+        circuit, recent failures), ``ok`` otherwise.
+
+        :param details: include counts and backend names (authenticated callers)
+        :return: dict ``{"status", "checks": {"database", "job_runner", "backends"}}``
+        """
+        checks = {"database": self._check_database()}
+        if checks["database"]["status"] == "down":
+            # nothing else can be read reliably
+            checks["job_runner"] = {"status": "down", "detail": "not checked: the database is down"}
+            checks["backends"] = {"status": "down", "detail": "not checked: the database is down"}
+        else:
+            checks["job_runner"] = self._check_job_runner()
+            checks["backends"] = self._check_backends()
+        status = max((check["status"] for check in checks.values()), key=STATUS_ORDER.index)
+        if not details:
+            checks = {name: {"status": check["status"]} for name, check in checks.items()}
+        return {"status": status, "checks": checks}
