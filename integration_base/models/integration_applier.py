@@ -602,14 +602,18 @@ class IntegrationApplier(models.AbstractModel):
                     ],
                 }
             )
-            credit_note.action_post()
             difference = currency.round(amount - credit_note.amount_total)
             if difference:
-                # Rounding of the proportional lines: book the refund as Stripe did.
-                credit_note.button_draft()
-                line = credit_note.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")[:1]
-                line.price_unit += difference / (line.quantity or 1) / (1 + sum(line.tax_ids.mapped("amount")) / 100)
-                credit_note.action_post()
+                # Proportional lines with taxes cannot always hit the refunded
+                # amount to the cent: book the rounding difference, untaxed.
+                credit_note.write(
+                    {
+                        "invoice_line_ids": [
+                            Command.create({"name": "Rounding difference", "quantity": 1, "price_unit": difference})
+                        ]
+                    }
+                )
+            credit_note.action_post()
             self.env["account.payment.register"].with_context(
                 active_model="account.move", active_ids=credit_note.ids
             ).create(

@@ -94,8 +94,10 @@ class IntegrationEvent(models.Model):
     canonical_type = fields.Char(readonly=True)
     res_model = fields.Char(readonly=True, index=True)
     res_id = fields.Many2oneReference(model_field="res_model", readonly=True)
-    job_ids = fields.Many2many("queue.job", string="Jobs", readonly=True, copy=False)
-    job_count = fields.Integer(compute="_compute_counts")
+    job_ids = fields.Many2many(
+        "queue.job", string="Jobs", readonly=True, copy=False, groups="integration_base.group_integration_manager"
+    )
+    job_count = fields.Integer(compute="_compute_job_count", compute_sudo=True)
     exception_ids = fields.One2many("integration.exception", "event_id", readonly=True)
     exception_count = fields.Integer(compute="_compute_counts")
     record_ids = fields.One2many("integration.event.record", "event_id", string="Records touched", readonly=True)
@@ -115,9 +117,12 @@ class IntegrationEvent(models.Model):
                 f"{event.backend_id.name or ''} {arrow} {event.event_type or ''} {event.external_id or ''}".strip()
             )
 
-    def _compute_counts(self):
+    def _compute_job_count(self):
         for event in self:
             event.job_count = len(event.job_ids)
+
+    def _compute_counts(self):
+        for event in self:
             event.exception_count = len(event.exception_ids)
             event.record_count = len(event.record_ids)
 
@@ -201,9 +206,10 @@ class IntegrationEvent(models.Model):
     def _enqueue(self, method, eta=None):
         """Enqueue ``method`` of this event as a job on the backend's channel."""
         self.ensure_one()
-        backend = self.backend_id
+        event = self.sudo()
+        backend = event.backend_id
         job = getattr(
-            self.with_delay(
+            event.with_delay(
                 channel=backend.job_channel,
                 eta=eta,
                 description=f"{'Process' if self.direction == 'in' else 'Send'} {self.event_type or ''} "
@@ -213,7 +219,7 @@ class IntegrationEvent(models.Model):
         )()
         record = job.db_record() if job is not None else None
         if record:
-            self.job_ids = [Command.link(record.id)]
+            event.job_ids = [Command.link(record.id)]
         return job
 
     # ------------------------------------------------------------------
@@ -344,14 +350,16 @@ class IntegrationEvent(models.Model):
         it is enqueued by the finished step (no job dependency graph), a step
         that fails for good never leaves others waiting forever.
         """
+        event = self.sudo()
         job = (
             self.env["integration.applier"]
-            .with_delay(channel=self.backend_id.job_channel, description=f"Follow-up {method} ({self.display_name})")
-            ._run_followup(self, method, *args)
+            .sudo()
+            .with_delay(channel=event.backend_id.job_channel, description=f"Follow-up {method} ({event.display_name})")
+            ._run_followup(event, method, *args)
         )
         record = job.db_record() if job is not None else None
         if record:
-            self.job_ids = [Command.link(record.id)]
+            event.job_ids = [Command.link(record.id)]
 
     # ------------------------------------------------------------------
     # Outbound
@@ -475,7 +483,7 @@ class IntegrationEvent(models.Model):
             "name": self.env._("Jobs"),
             "res_model": "queue.job",
             "view_mode": "list,form",
-            "domain": [("id", "in", self.job_ids.ids)],
+            "domain": [("id", "in", self.sudo().job_ids.ids)],
         }
 
     def action_view_records(self):
