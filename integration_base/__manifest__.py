@@ -32,5 +32,8 @@
         "views/res_partner_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["integration_base/static/tests/tours/*.js"],
+    },
     "installable": True,
 }

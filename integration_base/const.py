@@ -20,6 +20,8 @@ CANONICAL_TYPES = [
     ("payment", "Payment"),
     ("refund", "Refund"),
     ("support_ticket", "Support ticket"),
+    ("product", "Product"),
+    ("payout", "Payout"),
 ]
 SCHEMA_VERSION = "1.0"
 

@@ -322,7 +322,12 @@ class IntegrationApplier(models.AbstractModel):
     # ------------------------------------------------------------------
     # invoice -> account.move (customer invoice)
     # ------------------------------------------------------------------
-    def _sale_tax(self, company, tax):
+    def _sale_tax(self, company, tax, backend=None):
+        """The Odoo sales tax of a canonical line tax (hook: connectors map their tax rates first).
+
+        :param tax: dict with ``percentage``, ``inclusive`` and optional ``ref``
+        :raise BusinessError: (mapping) when no tax matches
+        """
         taxes = self.env["account.tax"].search(
             [
                 ("company_id", "parent_of", company.id),
@@ -340,7 +345,19 @@ class IntegrationApplier(models.AbstractModel):
             )
         return taxes[:1]
 
-    def _invoice_line_commands(self, data, company):
+    def _invoice_line_product(self, backend, line):
+        """The product of a canonical invoice line: the one bound to its ``product_ref``.
+
+        Hook: a connector may fall back on a default product.
+        :return: a ``product.product`` (possibly empty)
+        """
+        if backend and line.get("product_ref"):
+            product = self.env["integration.binding"]._find_record(backend, "product", line["product_ref"])
+            if product:
+                return product
+        return self.env["product.product"]
+
+    def _invoice_line_commands(self, data, company, backend=None):
         commands = []
         for line in data["lines"]:
             quantity = line["quantity"] or 1
@@ -352,17 +369,17 @@ class IntegrationApplier(models.AbstractModel):
                 discount = 100.0 * _amount(line["discount_amount"]) / gross
             elif gross and float_compare(gross, amount, precision_digits=6) and not line.get("discount_amount"):
                 unit = amount / quantity
-            commands.append(
-                Command.create(
-                    {
-                        "name": line["description"] or "/",
-                        "quantity": quantity,
-                        "price_unit": unit,
-                        "discount": discount,
-                        "tax_ids": [Command.set([self._sale_tax(company, tax).id for tax in line.get("taxes") or []])],
-                    }
-                )
-            )
+            vals = {
+                "name": line["description"] or "/",
+                "quantity": quantity,
+                "price_unit": unit,
+                "discount": discount,
+                "tax_ids": [Command.set([self._sale_tax(company, tax, backend).id for tax in line.get("taxes") or []])],
+            }
+            product = self._invoice_line_product(backend, line)
+            if product:
+                vals["product_id"] = product.id
+            commands.append(Command.create(vals))
         return commands
 
     def _check_invoice_total(self, move, data):
@@ -405,7 +422,7 @@ class IntegrationApplier(models.AbstractModel):
                     "invoice_date": _date(data["date"]),
                     "invoice_date_due": _date(data.get("due_date")),
                     "ref": data.get("number") or message["external_id"],
-                    "invoice_line_ids": self._invoice_line_commands(data, company),
+                    "invoice_line_ids": self._invoice_line_commands(data, company, backend),
                 }
             )
         )
@@ -426,7 +443,10 @@ class IntegrationApplier(models.AbstractModel):
         if move.state == "draft":
             move.write(
                 {
-                    "invoice_line_ids": [Command.clear(), *self._invoice_line_commands(data, move.company_id)],
+                    "invoice_line_ids": [
+                        Command.clear(),
+                        *self._invoice_line_commands(data, move.company_id, event.backend_id),
+                    ],
                     "invoice_date": _date(data["date"]),
                     "invoice_date_due": _date(data.get("due_date")),
                     "ref": data.get("number") or move.ref,
@@ -639,3 +659,204 @@ class IntegrationApplier(models.AbstractModel):
         )
         refund_payment.action_post()
         return self._finish(message, event, refund_payment, "created")
+
+    # ------------------------------------------------------------------
+    # product -> product.product (a service sold by the source)
+    # ------------------------------------------------------------------
+    def _product_vals(self, data, company):
+        vals = {}
+        if "name" in data:
+            vals["name"] = data["name"]
+        if "description" in data:
+            vals["description_sale"] = data["description"] or False
+        if "active" in data:
+            vals["active"] = bool(data["active"])
+        if data.get("sku"):
+            vals["default_code"] = data["sku"]
+        # a list price only makes sense in the company's currency
+        if data.get("list_price") not in (None, "") and data.get("currency") == company.currency_id.name:
+            vals["list_price"] = _amount(data["list_price"])
+        return vals
+
+    def _apply_product(self, message, event):
+        begun = self._begin(message, event)
+        if begun is None:
+            return None
+        binding, product = begun
+        backend = event.backend_id
+        company = backend.company_id
+        if message.get("action") == "delete":
+            if product:
+                product.active = False
+                return self._finish(message, event, product, "deleted")
+            event._add_note(f"product {message['external_id']} deleted before Odoo knew it.")
+            return None
+        data = message["data"]
+        if product:
+            vals = self._product_vals(self._owned_filter(message, event, product), company)
+            changed = {
+                key: value
+                for key, value in vals.items()
+                if product._fields[key].convert_to_write(product[key], product) != value
+            }
+            if changed:
+                product.write(changed)
+            return self._finish(message, event, product, "updated")
+        vals = self._product_vals(data, company)
+        Product = self.env["product.product"].with_context(active_test=False)
+        if data.get("sku"):
+            product = Product.search(
+                [("default_code", "=", data["sku"]), ("company_id", "in", (False, company.id))], limit=2
+            )
+            if len(product) > 1:
+                raise BusinessError(
+                    f"{len(product)} products have the internal reference {data['sku']}",
+                    category="mapping",
+                    hint="Give each product its own internal reference, then retry.",
+                    records=product,
+                )
+            if product:
+                product.write(vals)
+                return self._finish(message, event, product, "linked")
+        vals.update(type="service", sale_ok=True, purchase_ok=False)
+        product = Product.create(vals)
+        return self._finish(message, event, product, "created")
+
+    # ------------------------------------------------------------------
+    # payout -> fees and bank transfer booked on the clearing account,
+    # reconciled with the payments and refunds it settles
+    # ------------------------------------------------------------------
+    def _payout_settled_lines(self, backend, txn, clearing):
+        """Unreconciled clearing-account items of the Odoo record a payout transaction settles.
+
+        :return: ``(lines, problem)``; ``lines`` is None for transactions
+            without an Odoo counterpart (fees, adjustments)
+        """
+        Binding = self.env["integration.binding"]
+        if txn["type"] == "payment":
+            payments = (
+                Binding._find_record(backend, "payment", txn.get("payment_ref")) if txn.get("payment_ref") else None
+            )
+            if not payments:
+                return None, f"{txn['ref']}: payment {txn.get('payment_ref') or '?'} of {txn['amount']} is not in Odoo"
+        elif txn["type"] == "refund":
+            record = Binding._find_record(backend, "refund", txn.get("refund_ref")) if txn.get("refund_ref") else None
+            if not record:
+                return None, f"{txn['ref']}: refund {txn.get('refund_ref') or '?'} of {txn['amount']} is not in Odoo"
+            payments = (
+                record
+                if record._name == "account.payment"
+                else record.matched_payment_ids | record._get_reconciled_payments()
+            )
+        else:
+            return None, None
+        lines = payments.move_id.line_ids.filtered(lambda ln: ln.account_id == clearing and not ln.reconciled)
+        if not lines:
+            return None, (
+                f"{txn['ref']}: {', '.join(payments.mapped('display_name'))} is not open on the clearing account "
+                f"{clearing.display_name} (booked elsewhere or already settled by another payout)"
+            )
+        return lines, None
+
+    def _apply_payout(self, message, event):
+        begun = self._begin(message, event)
+        if begun is None:
+            return None
+        binding, entry = begun
+        if entry:
+            event._add_note(f"payout {message['external_id']} already booked: {entry.display_name}.")
+            return self._finish(message, event, entry, "skipped")
+        data = message["data"]
+        if data["status"] != "paid":
+            event._add_note(f"payout {message['external_id']} is {data['status']}: nothing to book yet.")
+            return None
+        backend = event.backend_id
+        accounts = backend._payout_accounts()
+        clearing = accounts["clearing"]
+        currency = self._currency(data["currency"])
+        company = backend.company_id
+        payout_amount = _amount(data["amount"])
+        fees = 0.0
+        expected = 0.0
+        settled = self.env["account.move.line"]
+        problems = []
+        for txn in data["transactions"]:
+            amount, fee = _amount(txn["amount"]), _amount(txn.get("fee"))
+            expected += amount - fee
+            fees += fee + (-amount if txn["type"] == "fee" else 0.0)
+            lines, problem = self._payout_settled_lines(backend, txn, clearing)
+            if lines is not None:
+                booked = sum(lines.mapped("amount_currency")) if lines.currency_id == currency else None
+                if booked is None or currency.compare_amounts(booked, amount):
+                    problem = (
+                        f"{txn['ref']}: {amount:.{currency.decimal_places}f} {currency.name} at the source, "
+                        f"{booked if booked is not None else 'another currency'} in Odoo"
+                    )
+                else:
+                    settled |= lines
+            elif txn["type"] in ("adjustment", "other"):
+                problem = (
+                    f"{txn['ref']}: {txn.get('description') or txn['type']} of {txn['amount']} has no Odoo counterpart"
+                )
+            if problem:
+                problems.append(problem)
+        if currency.compare_amounts(expected, payout_amount):
+            problems.append(
+                f"the transactions sum to {expected:.{currency.decimal_places}f} {currency.name}, "
+                f"the payout is {payout_amount:.{currency.decimal_places}f}"
+            )
+        date = _date(data["date"])
+
+        def line(name, account, amount):
+            balance = currency._convert(amount, company.currency_id, company, date)
+            return Command.create(
+                {
+                    "name": name,
+                    "account_id": account.id,
+                    "amount_currency": amount,
+                    "currency_id": currency.id,
+                    "balance": balance,
+                }
+            )
+
+        reference = data.get("reference") or message["external_id"]
+        commands = [
+            line(f"Payout {reference}", accounts["transfer"], payout_amount),
+            line(f"Payout {reference}", clearing, -payout_amount),
+        ]
+        if not currency.is_zero(fees):
+            commands += [
+                line(f"Fees of payout {reference}", accounts["fee"], fees),
+                line(f"Fees of payout {reference}", clearing, -fees),
+            ]
+        entry = (
+            self.env["account.move"]
+            .with_company(company)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": accounts["journal"].id,
+                    "date": date,
+                    "ref": f"Payout {reference}",
+                    "line_ids": commands,
+                }
+            )
+        )
+        entry.action_post()
+        if problems:
+            for problem in problems:
+                self.env["integration.exception"]._open(
+                    event,
+                    "reconciliation",
+                    f"Payout {reference}: {problem}",
+                    severity="medium",
+                    records=entry,
+                    key=f"payout:{message['external_id']}:{problem.split(':')[0]}",
+                )
+            event._add_note(
+                f"payout {reference} booked ({entry.name}) but not reconciled: {len(problems)} difference(s)."
+            )
+        else:
+            (settled | entry.line_ids.filtered(lambda ln: ln.account_id == clearing)).reconcile()
+            event._add_note(f"payout {reference} booked ({entry.name}) and reconciled with {len(settled)} item(s).")
+        return self._finish(message, event, entry, "created")

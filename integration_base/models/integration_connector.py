@@ -19,6 +19,7 @@ import json
 from odoo import models
 
 from ..exceptions import PermanentError, SignatureError, WebhookError
+from ..http_client import send
 
 
 class IntegrationConnector(models.AbstractModel):
@@ -76,7 +77,10 @@ class IntegrationConnector(models.AbstractModel):
         :param event: the ``integration.event`` being processed
         :param payload: its decoded raw payload
         :return: list of canonical message dicts (envelope with ``data``);
-            an empty list marks the event *ignored*
+            an empty list marks the event *ignored*, unless the connector
+            settled it itself (``event._set_state("done", note=...)``) because
+            its effect is not a canonical message (e.g. an exception opened
+            for a person with ``integration.exception._open``)
         :raise RetryableError: / :raise PermanentError:
         """
         raise PermanentError(f"connector {event.backend_id.connector_type} does not map events")
@@ -96,6 +100,39 @@ class IntegrationConnector(models.AbstractModel):
     def _outbound_response(self, backend, event, message, response):
         """Hook after a successful call (e.g. bind the id the system returned)."""
         return None
+
+    def _outbound_accepts(self, backend, canonical_type, record):
+        """False when ``record`` is not for this system (no outbound event is made).
+
+        E.g. a connector that only updates objects it already knows.
+        """
+        return True
+
+    def _outbound_deliver(self, backend, event, message):
+        """Deliver ``message``: by default one HTTP call described by :meth:`_outbound_request`.
+
+        Override it when the system has an official client library; keep the
+        engine's rules: a timeout on every call, the backend's rate limit
+        (``http_client.bucket_for(backend.id, backend.rate_limit)``), errors
+        mapped to the retryable/permanent hierarchy, an idempotency key.
+        The request dict may carry its own ``idempotency_key`` (default: the
+        outbound event's external id).
+
+        :return: the response (anything with a ``status_code``), or None when
+            there was nothing to send (note why with ``event._add_note``)
+        """
+        request = self._outbound_request(backend, event, message)
+        return send(
+            request["method"],
+            request["url"],
+            timeout=backend.timeout,
+            headers=request.get("headers"),
+            json=request.get("json"),
+            data=request.get("data"),
+            idempotency_key=request.get("idempotency_key") or event.external_id,
+            rate=backend.rate_limit,
+            rate_key=backend.id,
+        )
 
     # ------------------------------------------------------------------
     # Streams (batch pulls)

@@ -33,7 +33,6 @@ from odoo.exceptions import UserError
 from ..backoff import backoff_seconds
 from ..const import EVENT_STATES, FINAL_STATES
 from ..exceptions import IntegrationError, PermanentError, RetryableError
-from ..http_client import send
 from ..schemas import validate_message
 
 _logger = logging.getLogger(__name__)
@@ -239,8 +238,13 @@ class IntegrationEvent(models.Model):
         payload = self._decoded_payload()
         messages = backend._connector()._event_map(self, payload)
         if not messages:
-            self._set_state("ignored", note=self.note or "The connector produced no canonical message for this event.")
-            return "ignored"
+            # A connector whose event has another effect (an exception for a
+            # person, say) settles the event itself; otherwise it is ignored.
+            if self.state == "processing":
+                self._set_state(
+                    "ignored", note=self.note or "The connector produced no canonical message for this event."
+                )
+            return self.state
         applier = self.env["integration.applier"]
         for message in messages:
             message.setdefault("schema_version", "1.0")
@@ -384,6 +388,8 @@ class IntegrationEvent(models.Model):
             for backend in backends:
                 if backend.id == origin or (company and backend.company_id != company):
                     continue
+                if not backend._connector()._outbound_accepts(backend, canonical_type, record):
+                    continue
                 key = (backend.id, record._name, record.id)
                 if key in seen:
                     continue
@@ -425,29 +431,22 @@ class IntegrationEvent(models.Model):
         validate_message(message)
         self.sudo().payload = json.dumps(message, sort_keys=True, default=_json_default)
         connector = backend._connector()
-        request = connector._outbound_request(backend, self, message)
         backend._circuit_check()
         try:
-            response = send(
-                request["method"],
-                request["url"],
-                timeout=backend.timeout,
-                headers=request.get("headers"),
-                json=request.get("json"),
-                data=request.get("data"),
-                idempotency_key=self.external_id,
-                rate=backend.rate_limit,
-                rate_key=backend.id,
-            )
+            response = connector._outbound_deliver(backend, self, message)
         except RetryableError as exc:
             if "rate limit" not in exc.message:
                 exc.circuit_failure = True  # counted by _attempt_failed, outside the savepoint
             raise
         backend._circuit_success()
-        self.response_status = response.status_code
+        if response is None:
+            # the connector decided there was nothing to send (and noted why)
+            self._set_state("done")
+            return "nothing sent"
+        self.response_status = getattr(response, "status_code", None) or 200
         connector._outbound_response(backend, self, message, response)
         self._set_state("done")
-        return f"sent: HTTP {response.status_code}"
+        return f"sent: HTTP {self.response_status}"
 
     # ------------------------------------------------------------------
     # Actions (audited in the chatter)

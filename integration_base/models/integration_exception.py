@@ -12,6 +12,8 @@ LINK_MODELS = {
     "subscription": "integration.subscription",
     "refund": "account.move",
     "support_ticket": "integration.support.ticket",
+    "product": "product.product",
+    "payout": "account.move",
 }
 
 #: what a person reads first: what happened and what to do, per category
@@ -120,6 +122,15 @@ class IntegrationException(models.Model):
     resolved_uid = fields.Many2one("res.users", string="Resolved by", readonly=True)
     age_days = fields.Integer(string="Age (days)", compute="_compute_age")
     occurrences = fields.Integer(default=1, readonly=True)
+    blocking = fields.Boolean(
+        default=True,
+        readonly=True,
+        help="The event failed because of this problem (it resolves itself when the event succeeds). "
+        "Non-blocking exceptions report something the event did, e.g. a failed payment or a dispute.",
+    )
+    dedup_key = fields.Char(
+        readonly=True, index="btree_not_null", help="While open, the same problem reported again reuses this exception."
+    )
 
     @api.depends("category")
     def _compute_kind(self):
@@ -194,9 +205,30 @@ class IntegrationException(models.Model):
         return self.sudo().create(vals)
 
     @api.model
-    def _open(self, event, category, message, severity="low", records=None):
-        """Open an exception that does not fail the event (e.g. ownership)."""
-        description, hint = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
+    def _open(self, event, category, message, severity="low", records=None, key=None, hint=None):
+        """Open an exception that does not fail the event (e.g. ownership).
+
+        :param key: identifies the problem (e.g. a payment attempt, a dispute);
+            while an exception with the same key and backend is open, it is
+            updated and returned instead of a new one (redeliveries, replays)
+        :param hint: what to do, when the category's default advice is not enough
+        """
+        if key:
+            existing = self.sudo().search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("dedup_key", "=", key),
+                    ("state", "in", ("new", "in_progress")),
+                ],
+                limit=1,
+            )
+            if existing:
+                if existing.details != message:
+                    existing.write({"details": message, "severity": severity, "occurrences": existing.occurrences + 1})
+                    existing.message_post(body=self.env._("Reported again: %s", message))
+                return existing
+        description, hint_default = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
+        hint = hint or hint_default
         vals = {
             "name": f"{dict(EXCEPTION_CATEGORIES)[category]}: {event.event_type or event.display_name}",
             "category": category,
@@ -206,6 +238,8 @@ class IntegrationException(models.Model):
             "description": description,
             "hint": hint,
             "details": message,
+            "dedup_key": key or False,
+            "blocking": False,
         }
         if records:
             vals.update(res_model=records._name, res_id=records[:1].id)
@@ -219,6 +253,7 @@ class IntegrationException(models.Model):
                 ("event_id", "in", events.ids),
                 ("state", "in", ("new", "in_progress")),
                 ("category", "!=", "ownership_conflict"),
+                ("blocking", "=", True),
             ]
         )
         if open_exceptions:

@@ -126,6 +126,44 @@ class IntegrationExporter(models.AbstractModel):
             "metadata": {"odoo_model": payment._name, "odoo_id": payment.id},
         }
 
+    def _bound_ref(self, event, canonical_type, records):
+        """External id of the first of ``records`` bound to the event's backend, or None."""
+        if not records:
+            return None
+        binding = (
+            self.env["integration.binding"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("canonical_type", "=", canonical_type),
+                    ("res_model", "=", records._name),
+                    ("res_id", "in", records.ids),
+                ],
+                limit=1,
+            )
+        )
+        return binding.external_id or None
+
+    def _export_refund(self, move, event):
+        """A credit note: the refund of the payment(s) of the invoice it reverses."""
+        invoice = move.reversed_entry_id
+        payments = (invoice.matched_payment_ids | invoice._get_reconciled_payments()) if invoice else None
+        payment_ref = self._bound_ref(event, "payment", payments) or (
+            self._ref(event, "payment", payments[:1]) if payments else None
+        )
+        return {
+            "payment_ref": payment_ref or f"odoo-{move._name.replace('.', '-')}-{move.id}",
+            "invoice_ref": self._ref(event, "invoice", invoice) if invoice else None,
+            "customer_ref": self._ref(event, "customer", move.partner_id.commercial_partner_id),
+            "amount": _money(move.amount_total),
+            "currency": move.currency_id.name,
+            "date": fields.Date.to_string(move.invoice_date or move.date),
+            "status": "pending" if move.state == "posted" else "canceled",
+            "reason": move.ref or None,
+            "metadata": {"odoo_model": move._name, "odoo_id": move.id},
+        }
+
     def _export_subscription(self, sub, event):
         def dt(value):
             return fields.Datetime.to_string(value).replace(" ", "T") + "Z" if value else None

@@ -245,3 +245,37 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
         event = self._feed(too_much)
         self.assertEqual(event.exception_ids.category, "refund_exceeds")
         self.assertFalse(self._bound("refund", "re_2"))
+
+    def test_posted_invoice_and_payment_are_pushed_to_other_subscribers(self):
+        from .common import local_http_server
+
+        invoice_type = self.env.ref("integration_base.canonical_type_invoice")
+        payment_type = self.env.ref("integration_base.canonical_type_payment")
+        with local_http_server(lambda *a: (200, {}, {"ok": True})) as server:
+            crm = self._create_backend(
+                "canonical",
+                name="CRM",
+                api_url=server.url,
+                outbound_type_ids=[Command.set((invoice_type | payment_type).ids)],
+            )
+            self.backend.outbound_type_ids = [Command.set((invoice_type | payment_type).ids)]
+            self._feed(self._customer(), self._invoice())
+            move = self._bound("invoice", "in_1")
+            self._feed(self._payment("py_1", f"{move.amount_total:.2f}"))
+            self.perform_jobs()
+        outbound = self.env["integration.event"].search([("direction", "=", "out")])
+        self.assertEqual(outbound.backend_id, crm, "never echoed back to the billing system that sent them")
+        self.assertEqual(sorted(outbound.mapped("canonical_type")), ["invoice", "payment"])
+        self.assertEqual(set(outbound.mapped("state")), {"done"}, outbound.mapped("error_message"))
+        messages = {message["type"]: message for message in server.json_calls()}
+        self.assertEqual(messages["invoice"]["data"]["total"], f"{move.amount_total:.2f}".rstrip("0").rstrip("."))
+        self.assertEqual(messages["invoice"]["data"]["currency"], "EUR")
+        self.assertEqual(messages["payment"]["data"]["invoice_ref"], f"odoo-account-move-{move.id}")
+        invoice_event = outbound.filtered(lambda e: e.canonical_type == "invoice")
+        self.assertEqual(
+            invoice_event.correlation_id,
+            self.env["integration.event"]
+            .search([("direction", "=", "in"), ("event_type", "=", "invoice")])
+            .correlation_id,
+            "the outbound push carries the correlation id of the inbound flow",
+        )
