@@ -92,9 +92,18 @@ class SignatureError(WebhookError):
 
 
 class EventRejected(WebhookError):
-    """Authentic but refused by a rule (e.g. test event on a live backend)."""
+    """Authentic but refused by a rule (e.g. test event on a live backend).
+
+    When the connector knows the event's ``identity`` (the dict
+    ``_webhook_identity`` returns), the route stores the event in state
+    *rejected* with the reason, so that people see it; it is never processed.
+    """
 
     status = 422
+
+    def __init__(self, reason, status=None, identity=None):
+        super().__init__(reason, status=status)
+        self.identity = identity
 
 
 class MissingReference(RetryableError):

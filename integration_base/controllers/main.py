@@ -31,7 +31,7 @@ from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
 from ..const import CORRELATION_HEADER, DEFAULT_MAX_BODY_BYTES
-from ..exceptions import WebhookError
+from ..exceptions import EventRejected, WebhookError
 from ..http_client import redact_headers
 
 _logger = logging.getLogger(__name__)
@@ -100,10 +100,23 @@ class IntegrationWebhookController(http.Controller):
         connector._webhook_verify(backend, httprequest.headers, body)
         # 5. parse, 6. identity
         payload = connector._webhook_parse(backend, body)
-        identity = connector._webhook_identity(backend, payload, httprequest.headers)
+        headers = redact_headers(httprequest.headers)
+        try:
+            identity = connector._webhook_identity(backend, payload, httprequest.headers)
+        except EventRejected as exc:
+            if exc.identity and exc.identity.get("external_id"):
+                # Authentic but refused by a rule: keep it visible, never process it.
+                env["integration.event"]._ingest(
+                    backend,
+                    exc.identity,
+                    body.decode("utf-8", errors="replace"),
+                    headers=headers,
+                    correlation_id=correlation_id,
+                    rejected=exc.reason,
+                )
+            raise
         if not identity.get("external_id") or not identity.get("event_type"):
             raise WebhookError("the event has no id or no type")
-        headers = redact_headers(httprequest.headers)
         # 7. store once + enqueue, same transaction
         event, created = env["integration.event"]._ingest(
             backend, identity, body.decode("utf-8", errors="replace"), headers=headers, correlation_id=correlation_id

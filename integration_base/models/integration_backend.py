@@ -171,6 +171,22 @@ class IntegrationBackend(models.Model):
         self.ensure_one()
         return self.env[f"integration.connector.{self.connector_type}"].with_context(integration_backend_id=self.id)
 
+    def _payout_accounts(self):
+        """Where payouts of this system are booked (hook for payment platforms).
+
+        :return: dict of ``journal`` (account.journal), ``clearing`` (the
+            reconcilable account the system's payments and refunds are booked
+            on), ``fee`` (fees expense) and ``transfer`` (the money on its way
+            to the bank) accounts
+        :raise BusinessError: (mapping) when they are not configured
+        """
+        from ..exceptions import BusinessError
+
+        raise BusinessError(
+            f"{self.display_name} does not book payouts: its connector has no payout accounts",
+            category="mapping",
+        )
+
     def _get_webhook_secrets(self):
         """Active webhook secrets, the current one first (rotation keeps two)."""
         self.ensure_one()

@@ -130,7 +130,7 @@ class IntegrationEvent(models.Model):
     # transaction
     # ------------------------------------------------------------------
     @api.model
-    def _ingest(self, backend, identity, payload, headers=None, correlation_id=None, source="webhook"):
+    def _ingest(self, backend, identity, payload, headers=None, correlation_id=None, source="webhook", rejected=None):
         """Store an inbound event once and enqueue its processing.
 
         ``INSERT ... ON CONFLICT DO NOTHING`` makes a redelivery, even a
@@ -140,14 +140,21 @@ class IntegrationEvent(models.Model):
         :param identity: dict of ``external_id``, ``event_type``, ``occurred_at``
         :param payload: the raw body (str)
         :param headers: redacted headers (dict)
+        :param rejected: reason why a rule refused the event: stored as
+            *rejected*, never processed
         :return: ``(event, created)``
         """
-        supported = backend._connector()._event_is_supported(backend, identity["event_type"])
+        supported = not rejected and backend._connector()._event_is_supported(backend, identity["event_type"])
         now = fields.Datetime.now()
         occurred_at = identity.get("occurred_at")
         if occurred_at is not None and occurred_at.tzinfo is not None:
             occurred_at = occurred_at.astimezone(UTC).replace(tzinfo=None)
-        state = "queued" if supported else "ignored"
+        state = "queued" if supported else ("rejected" if rejected else "ignored")
+        note = None
+        if rejected:
+            note = f"Rejected: {rejected}"
+        elif not supported:
+            note = "Event type not handled by this connector: stored, not processed."
         query = (
             """
             INSERT INTO integration_event (
@@ -170,7 +177,7 @@ class IntegrationEvent(models.Model):
                 payload,
                 json.dumps(headers or {}, sort_keys=True),
                 correlation_id or uuid.uuid4().hex,
-                None if supported else "Event type not handled by this connector: stored, not processed.",
+                note,
                 None if supported else now,
                 self.env.uid,
                 self.env.uid,

@@ -5,7 +5,8 @@ Webhooks are signed ``X-Test-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "fail": ...}``: ``messages`` are canonical messages passed through as they
 are; ``fail`` makes the mapper raise a retryable (``"retryable"``), permanent
 (``"permanent"``) or unexpected (``"crash"``) error. Types starting with
-``unsupported.`` are not handled. Outbound messages are POSTed to the
+``unsupported.`` are not handled; ``reject`` makes the identity reader refuse
+the event (as Stripe's livemode guard does). Outbound messages are POSTed to the
 backend's API URL; the ``items`` stream GETs ``<api_url>/items?cursor=``.
 """
 
@@ -17,7 +18,13 @@ from datetime import UTC, datetime
 
 from odoo import models
 
-from odoo.addons.integration_base.exceptions import PermanentError, RetryableError, SignatureError, WebhookError
+from odoo.addons.integration_base.exceptions import (
+    EventRejected,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+    WebhookError,
+)
 from odoo.addons.integration_base.http_client import send
 
 TOLERANCE = 300
@@ -55,11 +62,14 @@ class IntegrationConnectorTest(models.AbstractModel):
         if not payload.get("id"):
             raise WebhookError("event without id")
         created = payload.get("created")
-        return {
+        identity = {
             "external_id": payload["id"],
             "event_type": payload.get("type"),
             "occurred_at": datetime.fromtimestamp(created, UTC) if created else None,
         }
+        if payload.get("reject"):
+            raise EventRejected(payload["reject"], identity=identity)
+        return identity
 
     def _event_is_supported(self, backend, event_type):
         return not (event_type or "").startswith("unsupported.")

@@ -82,6 +82,17 @@ class TestWebhookRoute(TestConnectorMixin, HttpCase):
         self.assertTrue(event.note)
         self.assertFalse(event.job_ids)
 
+    @mute_logger("odoo.addons.integration_base.controllers.main")
+    def test_event_refused_by_a_rule_is_visible_as_rejected(self):
+        payload = self._event_payload(reject="test-mode event sent to a live backend")
+        response = self._post(self._body(payload))
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("live backend", response.json()["error"])
+        event = self.env["integration.event"].search([("backend_id", "=", self.backend.id)])
+        self.assertRecordValues(event, [{"state": "rejected", "external_id": payload["id"]}])
+        self.assertIn("live backend", event.note)
+        self.assertFalse(event.job_ids, "a rejected event is never processed")
+
     def test_rotated_secret_is_accepted(self):
         self.backend.write({"webhook_secret": "new-secret", "webhook_secret_previous": OLD_SECRET})
         body = self._body(self._event_payload())

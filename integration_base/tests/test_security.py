@@ -1,0 +1,47 @@
+from pathlib import Path
+
+from odoo.tests import TransactionCase, tagged
+
+from .common import IntegrationCaseMixin, local_http_server
+
+
+@tagged("post_install", "-at_install")
+class TestNeutralizeAndTriggers(IntegrationCaseMixin, TransactionCase):
+    def test_neutralize_blanks_secrets_and_stops_traffic(self):
+        backend = self._create_backend(
+            "canonical",
+            api_key="sk_live_x",
+            webhook_secret_previous="old",
+            outbound_type_ids=[(6, 0, self.env.ref("integration_base.canonical_type_customer").ids)],
+        )
+        reference = backend.reference
+        sql = (Path(__file__).parents[1] / "data" / "neutralize.sql").read_text()
+        self.env.flush_all()
+        self.env.cr.execute(sql)
+        self.env.invalidate_all()
+        self.assertRecordValues(
+            backend, [{"webhook_secret": False, "webhook_secret_previous": False, "api_key": False}]
+        )
+        self.assertNotEqual(backend.reference, reference, "the production webhook URL stops working")
+        self.assertFalse(backend.outbound_type_ids)
+
+    def test_subscription_state_change_is_pushed(self):
+        with local_http_server(lambda *a: (200, {}, {"ok": True})) as server:
+            backend = self._create_backend(
+                "canonical",
+                api_url=server.url,
+                outbound_type_ids=[(6, 0, self.env.ref("integration_base.canonical_type_subscription").ids)],
+            )
+            partner = self.env["res.partner"].create({"name": "Subscriber"})
+            sub = self.env["integration.subscription"].create(
+                {"name": "Pro", "partner_id": partner.id, "plan_code": "pro", "status": "active"}
+            )
+            sub.write({"quantity": 1})  # unchanged: nothing to push
+            self.assertFalse(self._events(backend, direction="out"))
+            sub.write({"status": "past_due"})
+            self.perform_jobs()
+        self.assertEqual(sub.entitlement_state, "grace")
+        [message] = server.json_calls()
+        self.assertEqual(message["type"], "subscription")
+        self.assertEqual(message["data"]["status"], "past_due")
+        self.assertEqual(message["data"]["metadata"]["entitlement"], "grace")
