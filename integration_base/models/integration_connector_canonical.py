@@ -76,5 +76,24 @@ class IntegrationConnectorCanonical(models.AbstractModel):
             )
         return {"method": "POST", "url": backend.api_url, "data": body.encode(), "headers": headers}
 
+    def _test_connection(self, backend):
+        """Reach the outbound endpoint: any answer below 500 means it is up."""
+        from odoo.exceptions import UserError
+
+        from ..exceptions import IntegrationError
+        from ..http_client import send
+
+        if not backend.api_url:
+            raise UserError(self.env._("Set the API URL (where Odoo sends canonical messages) first."))
+        try:
+            response = send("GET", backend.api_url, timeout=backend.timeout)
+        except IntegrationError as exc:
+            if " answered 4" in exc.message:
+                return self.env._("%s is reachable (it refuses GET, as a webhook endpoint may).", backend.api_url)
+            raise UserError(
+                self.env._("Cannot reach %(url)s: %(error)s", url=backend.api_url, error=exc.message)
+            ) from exc
+        return self.env._("%(url)s answered HTTP %(status)s.", url=backend.api_url, status=response.status_code)
+
     def _generate_webhook_secret(self, backend):
         return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

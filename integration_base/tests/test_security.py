@@ -25,6 +25,29 @@ class TestNeutralizeAndTriggers(IntegrationCaseMixin, TransactionCase):
         self.assertNotEqual(backend.reference, reference, "the production webhook URL stops working")
         self.assertFalse(backend.outbound_type_ids)
 
+    def test_test_connection(self):
+        from odoo.exceptions import UserError
+
+        backend = self._create_backend("canonical")
+        with self.assertRaises(UserError):
+            backend.action_test_connection()
+        with local_http_server(lambda *a: (405, {}, b"")) as server:
+            backend.api_url = server.url
+            action = backend.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn("reachable", action["params"]["message"])
+        backend.api_url = "http://127.0.0.1:9"  # discard port: nothing listens
+        with self.assertRaises(UserError):
+            backend.action_test_connection()
+
+    def test_rotation_keeps_the_previous_secret(self):
+        backend = self._create_backend("canonical")
+        first = backend.webhook_secret
+        backend.action_rotate_webhook_secret()
+        self.assertEqual(backend.webhook_secret_previous, first)
+        self.assertTrue(backend.webhook_secret.startswith("whsec_"))
+        self.assertEqual(backend._get_webhook_secrets(), [backend.webhook_secret, first])
+
     def test_subscription_state_change_is_pushed(self):
         with local_http_server(lambda *a: (200, {}, {"ok": True})) as server:
             backend = self._create_backend(
