@@ -1,6 +1,6 @@
 {
     "name": "Integration Helpdesk",
-    "summary": "A Zendesk-style helpdesk: tickets in, billing context and entitlements out",
+    "summary": "A Zendesk-style helpdesk: signed ticket webhooks in, a billing-context API out",
     "version": "19.0.1.0.0",
     "category": "Integration",
     "license": "LGPL-3",
@@ -9,6 +9,8 @@
     "maintainers": ["integration-suite"],
     "development_status": "Alpha",
     "depends": ["integration_base"],
-    "data": [],
+    "data": [
+        "views/integration_backend_views.xml",
+    ],
     "installable": True,
 }
