@@ -1,12 +1,14 @@
 from odoo import models
 
+from ..exceptions import PermanentError
+
 
 class QueueJob(models.Model):
     _inherit = "queue.job"
 
     def write(self, vals):
         result = super().write(vals)
-        if vals.get("state") == "failed":
+        if vals.get("state") in ("failed", "cancelled"):
             self._integration_job_failed()
         return result
 
@@ -22,10 +24,12 @@ class QueueJob(models.Model):
             .sudo()
             .search([("job_ids", "in", self.ids), ("state", "in", ("queued", "processing"))])
         )
-        from ..exceptions import PermanentError
 
         for event in events:
             job = (self & event.job_ids)[:1]
-            error = PermanentError(f"job {job.uuid} failed: {(job.exc_info or job.exc_message or '')[-2000:]}")
+            if job.state == "cancelled":
+                error = PermanentError(f"job {job.uuid} was cancelled: the event was not processed")
+            else:
+                error = PermanentError(f"job {job.uuid} failed: {(job.exc_info or job.exc_message or '')[-2000:]}")
             event.write({"state": "failed", "error_message": error.message})
             self.env["integration.exception"]._open_for_event(event, error)

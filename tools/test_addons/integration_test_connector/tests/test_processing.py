@@ -324,3 +324,18 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         self.assertTrue(failing.payload, "an event with an open exception keeps its payload")
         with self.assertRaises(UserError):
             event.action_replay()
+
+    def test_cancelled_or_failed_job_does_not_leave_the_event_queued(self):
+        cancelled, _created = self._ingest(self._event_payload([self._customer("cus_cx", name="Cancelled")]))
+        cancelled.job_ids.button_cancelled()
+        self.assertEqual(cancelled.state, "failed")
+        self.assertIn("cancelled", cancelled.error_message)
+        self.assertEqual(cancelled.exception_ids.category, "technical")
+        crashed, _created = self._ingest(self._event_payload([self._customer("cus_cr", name="Crashed")]))
+        crashed.job_ids.sudo().write({"state": "failed", "exc_info": "Traceback: worker killed"})
+        self.assertEqual(crashed.state, "failed")
+        self.assertIn("worker killed", crashed.error_message)
+        # retrying from the exception processes it for real
+        crashed.exception_ids.action_retry()
+        self.perform_jobs()
+        self.assertEqual(crashed.state, "done")
