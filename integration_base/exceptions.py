@@ -18,6 +18,8 @@ class IntegrationError(Exception):
 
     category = "technical"
     severity = "medium"
+    #: the HTTP answer behind the error, when :func:`http_client.send` raised it
+    response = None
 
     def __init__(self, message, category=None, severity=None, hint=None, records=None):
         super().__init__(message)

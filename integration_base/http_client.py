@@ -114,6 +114,7 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
     :return: the :class:`requests.Response` of a 2xx/3xx answer
     :raise RetryableError: connection error, timeout, 429, 5xx, rate limited
     :raise PermanentError: any other 4xx
+        (both carry the answer as ``response``)
     """
     if not timeout or timeout <= 0:
         raise ValueError("an outbound request needs a positive timeout")
@@ -139,13 +140,17 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
     )
     status = response.status_code
     if status == 429 or status >= 500:
-        raise RetryableError(
+        error = RetryableError(
             f"{method} {url} answered {status}: {response.text[:300]}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
-    if status >= 400:
-        raise PermanentError(
+    elif status >= 400:
+        error = PermanentError(
             f"{method} {url} answered {status}: {response.text[:500]}",
             hint="The receiving system refused the request. Check the data and the backend credentials.",
         )
-    return response
+    else:
+        return response
+    # callers that treat some answers on their own (a 404 meaning "deleted") read it
+    error.response = response
+    raise error

@@ -11,14 +11,18 @@ unknown backend reference   404     not retry (reveals nothing)
 no secret configured        401     not retry (fail closed)
 missing/invalid signature   401     not retry
 body not a JSON object      400     not retry
-no event identity           400     not retry
+no event (or one without   400     not retry
+identity) in the request
 refused by a rule           422     not retry
 stored (or already stored)  202/200 stop
 database busy               503     retry later
 ==========================  ======  =================================
 
 The route does no business work: one backend lookup, one signature check,
-one INSERT and one job row, in one transaction.
+one INSERT and one job row per event, in one transaction. A request may carry
+several events (``_webhook_split``, e.g. HubSpot's JSON arrays): each is
+stored and deduplicated on its own, and the answer lists them under
+``events``; a request of one event answers ``event_id`` and ``status``.
 """
 
 import logging
@@ -97,30 +101,44 @@ class IntegrationWebhookController(http.Controller):
         # 4. signature (fail closed without a secret)
         if not backend._get_webhook_secrets():
             raise WebhookError("webhook secret not configured: every request is refused", status=401)
+        # the full request (method, URL) for systems that sign it too (HubSpot v3)
+        connector = connector.with_context(
+            integration_webhook_method=httprequest.method, integration_webhook_url=httprequest.url
+        )
         connector._webhook_verify(backend, httprequest.headers, body)
-        # 5. parse, 6. identity
+        # 5. parse, split (one request may carry several events), 6. identities:
+        # all checked before anything is stored, so a bad item stores nothing
         payload = connector._webhook_parse(backend, body)
+        items = connector._webhook_split(backend, payload, body)
+        if not items:
+            raise WebhookError("the request carries no event")
         headers = redact_headers(httprequest.headers)
-        try:
-            identity = connector._webhook_identity(backend, payload, httprequest.headers)
-        except EventRejected as exc:
+        accepted, refused = [], []
+        for item, raw in items:
+            try:
+                identity = connector._webhook_identity(backend, item, httprequest.headers)
+            except EventRejected as exc:
+                refused.append((exc, raw))
+                continue
+            if not identity.get("external_id") or not identity.get("event_type"):
+                raise WebhookError("the event has no id or no type")
+            accepted.append((identity, raw))
+        Event = env["integration.event"]
+        results = []
+        for exc, raw in refused:
             if exc.identity and exc.identity.get("external_id"):
                 # Authentic but refused by a rule: keep it visible, never process it.
-                env["integration.event"]._ingest(
-                    backend,
-                    exc.identity,
-                    body.decode("utf-8", errors="replace"),
-                    headers=headers,
-                    correlation_id=correlation_id,
-                    rejected=exc.reason,
+                event, _created = Event._ingest(
+                    backend, exc.identity, raw, headers=headers, correlation_id=correlation_id, rejected=exc.reason
                 )
-            raise
-        if not identity.get("external_id") or not identity.get("event_type"):
-            raise WebhookError("the event has no id or no type")
+                results.append({"event_id": event.id, "status": "rejected", "reason": exc.reason})
+        if refused and not accepted:
+            raise refused[0][0]
         # 7. store once + enqueue, same transaction
-        event, created = env["integration.event"]._ingest(
-            backend, identity, body.decode("utf-8", errors="replace"), headers=headers, correlation_id=correlation_id
-        )
-        if not created:
-            return 200, {"status": "duplicate", "event_id": event.id}
-        return 202, {"status": event.state, "event_id": event.id}
+        for identity, raw in accepted:
+            event, created = Event._ingest(backend, identity, raw, headers=headers, correlation_id=correlation_id)
+            results.append({"event_id": event.id, "status": event.state if created else "duplicate"})
+        stored = any(result["status"] not in ("duplicate", "rejected") for result in results)
+        if len(items) == 1:
+            return (202 if stored else 200), results[0]
+        return (202 if stored else 200), {"status": "stored" if stored else "duplicate", "events": results}

@@ -37,6 +37,10 @@ class IntegrationConnector(models.AbstractModel):
 
         :param headers: request headers (case-insensitive mapping)
         :param body: raw request body (bytes), exactly as received
+
+        Systems that sign the method and URL too find them in the context
+        keys ``integration_webhook_method`` and ``integration_webhook_url``
+        (the full URL as Odoo received it, query string included).
         :raise SignatureError: missing, stale or invalid signature
         """
         raise SignatureError("this connector cannot verify webhooks")
@@ -50,6 +54,21 @@ class IntegrationConnector(models.AbstractModel):
         if not isinstance(payload, dict):
             raise WebhookError("body must be a JSON object")
         return payload
+
+    def _webhook_split(self, backend, payload, body):
+        """Split one request into the events it carries.
+
+        Most systems send one event per request; some batch them (HubSpot
+        posts a JSON array). Each item is identified, deduplicated and stored
+        as an event of its own, with ``raw`` as its stored payload.
+
+        :param payload: what :meth:`_webhook_parse` returned
+        :param body: the raw request body (bytes)
+        :return: list of ``(item, raw)``: ``item`` goes to
+            :meth:`_webhook_identity`, ``raw`` (str) is stored and later
+            decoded for :meth:`_event_map`
+        """
+        return [(payload, body.decode("utf-8", errors="replace"))]
 
     def _webhook_identity(self, backend, payload, headers):
         """The event's identity.

@@ -137,7 +137,7 @@ class LocalHttpServer:
                 except (BrokenPipeError, ConnectionResetError):
                     return  # the client gave up (timeout tests): nothing to answer
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
             def log_message(self, *args):
                 pass
