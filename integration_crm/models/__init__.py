@@ -1,0 +1,2 @@
+from . import integration_backend
+from . import integration_connector_hubspot
