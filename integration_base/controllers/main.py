@@ -11,8 +11,7 @@ unknown backend reference   404     not retry (reveals nothing)
 no secret configured        401     not retry (fail closed)
 missing/invalid signature   401     not retry
 body not a JSON object      400     not retry
-no event (or one without   400     not retry
-identity) in the request
+no event or no identity     400     not retry
 refused by a rule           422     not retry
 stored (or already stored)  202/200 stop
 database busy               503     retry later
