@@ -33,7 +33,14 @@ IGNORED_TICKET_EVENTS = frozenset(
     }
 )
 #: Zendesk ticket status -> canonical support_ticket status
-STATUS_MAP = {"new": "new", "open": "open", "pending": "pending", "hold": "hold", "solved": "solved", "closed": "closed"}
+STATUS_MAP = {
+    "new": "new",
+    "open": "open",
+    "pending": "pending",
+    "hold": "hold",
+    "solved": "solved",
+    "closed": "closed",
+}
 PRIORITY_MAP = {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"}
 
 

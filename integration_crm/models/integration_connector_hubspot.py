@@ -61,9 +61,7 @@ class IntegrationConnectorHubspot(models.AbstractModel):
         query = url.partition("?")[2]
         configured = backend.sudo().webhook_url
         uris = [url, f"{configured}?{query}" if configured and query else configured]
-        verify(
-            backend._get_webhook_secrets(), headers, body, context.get("integration_webhook_method") or "POST", uris
-        )
+        verify(backend._get_webhook_secrets(), headers, body, context.get("integration_webhook_method") or "POST", uris)
 
     def _webhook_parse(self, backend, body):
         try:
@@ -116,7 +114,10 @@ class IntegrationConnectorHubspot(models.AbstractModel):
     def _fetch_object(self, backend, kind, object_id):
         """The current CRM object, or None when HubSpot no longer has it."""
         properties = CONTACT_PROPERTIES if kind == "contact" else COMPANY_PROPERTIES
-        url = f"{self._api_url(backend)}/crm/v3/objects/{OBJECT_PATHS[kind]}/{object_id}?properties={','.join(properties)}"
+        url = (
+            f"{self._api_url(backend)}/crm/v3/objects/{OBJECT_PATHS[kind]}/{object_id}"
+            f"?properties={','.join(properties)}"
+        )
         try:
             response = send("GET", url, timeout=backend.timeout, headers=self._api_headers(backend))
         except PermanentError as exc:
@@ -175,7 +176,11 @@ class IntegrationConnectorHubspot(models.AbstractModel):
             }
         if any(address.values()):
             data["address"] = address
-        data["metadata"] = {"hubspot_object": kind, "hubspot_id": object_id, "hubspot_domain": _text(props.get("domain"))}
+        data["metadata"] = {
+            "hubspot_object": kind,
+            "hubspot_id": object_id,
+            "hubspot_domain": _text(props.get("domain")),
+        }
         message = {"type": "customer", "external_id": f"{kind}:{object_id}", "action": "upsert", "data": data}
         # the object's own version: an older fetch never overwrites a newer one
         if found.get("updatedAt"):
@@ -203,8 +208,10 @@ class IntegrationConnectorHubspot(models.AbstractModel):
 
     def _billing_properties(self, subscription):
         """The customer's billing status, plans and MRR (company currency) over all its subscriptions."""
-        subscriptions = self.env["integration.subscription"].sudo().search(
-            [("partner_id", "=", subscription.partner_id.id), ("company_id", "=", subscription.company_id.id)]
+        subscriptions = (
+            self.env["integration.subscription"]
+            .sudo()
+            .search([("partner_id", "=", subscription.partner_id.id), ("company_id", "=", subscription.company_id.id)])
         )
         entitled = subscriptions.filtered(lambda sub: sub.entitlement_state in ("active", "grace"))
         company = subscription.company_id

@@ -25,7 +25,15 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
             dict(common, name="Pro", plan_code="pro", amount=49.0, quantity=2, interval="month", status="trialing")
         )
         cls.addon = Subscription.create(
-            dict(common, name="Audit log", plan_code="audit_log", amount=120.0, quantity=1, interval="year", status="active")
+            dict(
+                common,
+                name="Audit log",
+                plan_code="audit_log",
+                amount=120.0,
+                quantity=1,
+                interval="year",
+                status="active",
+            )
         )
 
     def _outbound(self):
@@ -42,7 +50,9 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
             self.backend.api_url = server.url
             self.pro.write({"status": "active", "quantity": 3})
             event = self._outbound()
-            self.assertRecordValues(event, [{"state": "queued", "canonical_type": "subscription", "res_id": self.pro.id}])
+            self.assertRecordValues(
+                event, [{"state": "queued", "canonical_type": "subscription", "res_id": self.pro.id}]
+            )
             self.perform_jobs()
         self.assertRecordValues(event, [{"state": "done", "response_status": 200}])
         self.assertEqual(
@@ -115,7 +125,9 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
             message = self.backend._connector()._test_connection(self.backend)
         self.assertIn("reachable", message)
         self.assertEqual(server.calls[0]["path"], "/crm/v3/objects/contacts?limit=1")
-        with local_http_server(lambda *args: (401, {}, {"status": "error", "category": "INVALID_AUTHENTICATION"})) as server:
+        with local_http_server(
+            lambda *args: (401, {}, {"status": "error", "category": "INVALID_AUTHENTICATION"})
+        ) as server:
             self.backend.api_url = server.url
             with self.assertRaisesRegex(UserError, "INVALID_AUTHENTICATION"):
                 self.backend._connector()._test_connection(self.backend)

@@ -32,7 +32,9 @@ class TestHubspotWebhook(HubspotCaseMixin, HttpCase):
         answer = response.json()
         self.assertEqual(answer["status"], "stored")
         self.assertEqual([item["status"] for item in answer["events"]], ["queued", "queued", "duplicate", "ignored"])
-        self.assertEqual(answer["events"][0]["event_id"], answer["events"][2]["event_id"], "the duplicate is the first one")
+        self.assertEqual(
+            answer["events"][0]["event_id"], answer["events"][2]["event_id"], "the duplicate is the first one"
+        )
         events = self._events(self.backend)
         self.assertEqual(len(events), 3, "one event per distinct HubSpot event")
         creation = events.filtered(lambda e: e.event_type == "contact.creation")
@@ -132,7 +134,9 @@ class TestHubspotWebhook(HubspotCaseMixin, HttpCase):
         self.assertFalse(self._events(self.backend))
 
     def test_previous_client_secret_is_accepted_during_rotation(self):
-        self.backend.write({"webhook_secret": "new-client-secret", "webhook_secret_previous": self.backend.webhook_secret})
+        self.backend.write(
+            {"webhook_secret": "new-client-secret", "webhook_secret_previous": self.backend.webhook_secret}
+        )
         self.assertEqual(self._post(fixture("hubspot_company_batch.json")).status_code, 202)
         self.assertEqual(len(self._events(self.backend)), 1)
 

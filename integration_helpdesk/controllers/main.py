@@ -163,9 +163,7 @@ class HelpdeskBillingContextController(http.Controller):
                 }
                 for move in invoices
             ],
-            "amount_due": [
-                {"currency": currency.name, "amount": _money(amount, currency)} for currency, amount in due
-            ],
+            "amount_due": [{"currency": currency.name, "amount": _money(amount, currency)} for currency, amount in due],
             "last_payment": {
                 "date": _date(payment.date),
                 "amount": _money(payment.amount, payment.currency_id),

@@ -120,7 +120,9 @@ class IntegrationConnectorZendesk(models.AbstractModel):
                 "zendesk_ticket_id": ticket_id,
                 "zendesk_event": payload["type"],
                 "zendesk_organization_id": _text(detail.get("organization_id")),
-                "channel": _text((detail.get("via") or {}).get("channel")) if isinstance(detail.get("via"), dict) else None,
+                "channel": _text((detail.get("via") or {}).get("channel"))
+                if isinstance(detail.get("via"), dict)
+                else None,
             },
         }
         message = {"type": "support_ticket", "external_id": ticket_id, "action": "upsert", "data": data}

@@ -46,7 +46,9 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
 
     @classmethod
     def _invoice(cls, partner, amount, due):
-        invoice = cls.init_invoice("out_invoice", partner=partner, invoice_date="2026-01-10", amounts=[amount], taxes=[])
+        invoice = cls.init_invoice(
+            "out_invoice", partner=partner, invoice_date="2026-01-10", amounts=[amount], taxes=[]
+        )
         invoice.invoice_date_due = due
         invoice.action_post()
         return invoice
@@ -67,7 +69,9 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         params = {"email": email} if email is not None else {}
         self.env.flush_all()
         return self.url_open(
-            f"/integration/helpdesk/{reference or self.backend.reference}/billing-context", params=params, headers=headers
+            f"/integration/helpdesk/{reference or self.backend.reference}/billing-context",
+            params=params,
+            headers=headers,
         )
 
     def _money(self, amount):
@@ -78,7 +82,9 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.headers["Cache-Control"], "no-store")
         context = response.json()
-        self.assertEqual(context["customer"], {"name": "Acme Corp", "email": "billing@acme.example", "is_company": True})
+        self.assertEqual(
+            context["customer"], {"name": "Acme Corp", "email": "billing@acme.example", "is_company": True}
+        )
         self.assertEqual(context["entitlement"], "grace", "past due: the best entitlement among the subscriptions")
         self.assertEqual(
             [(sub["plan"], sub["status"], sub["entitlement"]) for sub in context["subscriptions"]],
@@ -86,7 +92,10 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         )
         pro = context["subscriptions"][1]
         self.assertEqual(
-            {key: pro[key] for key in ("plan_name", "quantity", "amount", "currency", "interval", "current_period_end")},
+            {
+                key: pro[key]
+                for key in ("plan_name", "quantity", "amount", "currency", "interval", "current_period_end")
+            },
             {
                 "plan_name": "Pro",
                 "quantity": 3,
@@ -107,7 +116,12 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         self.assertEqual(context["amount_due"], [{"currency": self.currency.name, "amount": self._money(250)}])
         self.assertEqual(
             {key: context["last_payment"][key] for key in ("date", "amount", "currency", "reference")},
-            {"date": "2026-02-15", "amount": self._money(50), "currency": self.currency.name, "reference": self.last_payment.name},
+            {
+                "date": "2026-02-15",
+                "amount": self._money(50),
+                "currency": self.currency.name,
+                "reference": self.last_payment.name,
+            },
         )
 
     def test_backend_shows_the_url_to_give_the_helpdesk(self):
@@ -126,7 +140,10 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         self.env["res.partner"].create({"name": "New Prospect", "email": "prospect@example.com"})
         context = self._get(email="prospect@example.com").json()
         self.assertEqual(
-            {key: context[key] for key in ("entitlement", "subscriptions", "open_invoices", "amount_due", "last_payment")},
+            {
+                key: context[key]
+                for key in ("entitlement", "subscriptions", "open_invoices", "amount_due", "last_payment")
+            },
             {"entitlement": "none", "subscriptions": [], "open_invoices": [], "amount_due": [], "last_payment": None},
         )
 

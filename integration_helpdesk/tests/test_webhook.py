@@ -23,7 +23,11 @@ class TestZendeskWebhook(ZendeskCaseMixin, HttpCase):
 
     def _tickets(self, external_id):
         binding = self.env["integration.binding"].search(
-            [("backend_id", "=", self.backend.id), ("canonical_type", "=", "support_ticket"), ("external_id", "=", external_id)]
+            [
+                ("backend_id", "=", self.backend.id),
+                ("canonical_type", "=", "support_ticket"),
+                ("external_id", "=", external_id),
+            ]
         )
         return self.env["integration.support.ticket"].browse(binding.mapped("res_id"))
 
@@ -131,7 +135,9 @@ class TestZendeskWebhook(ZendeskCaseMixin, HttpCase):
         tampered_headers = self._signed_headers(body)
         self.env.flush_all()
         tampered = self.url_open(
-            f"/integration/webhook/{self.backend.reference}", data=body.replace(b"5158", b"5159"), headers=tampered_headers
+            f"/integration/webhook/{self.backend.reference}",
+            data=body.replace(b"5158", b"5159"),
+            headers=tampered_headers,
         )
         self.assertEqual(tampered.status_code, 401)
         unsigned = self.url_open(
@@ -165,7 +171,9 @@ class TestZendeskWebhook(ZendeskCaseMixin, HttpCase):
             "subject": "zen:user:6596848315901",
             "detail": {"id": "6596848315901", "email": "new.user@example.com", "role": "end-user"},
         }
-        deleted = dict(fixture("zendesk_ticket_created.json"), id="deleted-1", type="zen:event-type:ticket.soft_deleted")
+        deleted = dict(
+            fixture("zendesk_ticket_created.json"), id="deleted-1", type="zen:event-type:ticket.soft_deleted"
+        )
         for payload in (user_event, deleted):
             response = self._post(payload)
             self.assertEqual(response.status_code, 202)

@@ -50,7 +50,9 @@ class IntegrationMonitoringController(http.Controller):
         user = request.env.user
         return bool(user) and not user._is_public() and user.has_group(MANAGER_GROUP)
 
-    @http.route(_metrics_url, type="http", auth="public", methods=["GET"], csrf=False, save_session=False, readonly=True)
+    @http.route(
+        _metrics_url, type="http", auth="public", methods=["GET"], csrf=False, save_session=False, readonly=True
+    )
     def metrics(self, **_kwargs):
         if not self._authorized():
             _logger.info("metrics: unauthorized request from %s", request.httprequest.remote_addr)
@@ -63,7 +65,9 @@ class IntegrationMonitoringController(http.Controller):
         body, content_type = render(snapshot, request.httprequest.headers.get("Accept"))
         return request.make_response(body, headers=[("Content-Type", content_type), ("Cache-Control", "no-store")])
 
-    @http.route(_health_url, type="http", auth="public", methods=["GET"], csrf=False, save_session=False, readonly=False)
+    @http.route(
+        _health_url, type="http", auth="public", methods=["GET"], csrf=False, save_session=False, readonly=False
+    )
     def health(self, **_kwargs):
         report = request.env["integration.monitor"].sudo()._health_report(details=self._authorized())
         status = 503 if report["status"] == "down" else 200

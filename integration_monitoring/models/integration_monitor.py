@@ -100,9 +100,7 @@ class IntegrationMonitor(models.AbstractModel):
             for (backend, direction), count in sorted(dead_counts.items(), key=lambda item: (item[0][0].id, item[0][1]))
         ]
 
-        oldest = dict(
-            Event._read_group([("state", "in", WAITING_STATES)], ["backend_id"], ["received_at:min"])
-        )
+        oldest = dict(Event._read_group([("state", "in", WAITING_STATES)], ["backend_id"], ["received_at:min"]))
         oldest_queued = [
             dict(
                 self._backend_row(backend),
@@ -131,7 +129,8 @@ class IntegrationMonitor(models.AbstractModel):
             for state, _label in JOB_STATES:
                 job_counts.setdefault((channel, state), 0)
         jobs = [
-            {"channel": channel, "state": state, "count": count} for (channel, state), count in sorted(job_counts.items())
+            {"channel": channel, "state": state, "count": count}
+            for (channel, state), count in sorted(job_counts.items())
         ]
 
         backends = [
@@ -166,7 +165,10 @@ class IntegrationMonitor(models.AbstractModel):
         except psycopg2.Error as exc:
             return {"status": "down", "detail": f"database error: {exc.__class__.__name__}"}
         if in_recovery:
-            return {"status": "down", "detail": "the database is a read-only replica (in recovery): nothing can be stored"}
+            return {
+                "status": "down",
+                "detail": "the database is a read-only replica (in recovery): nothing can be stored",
+            }
         return {"status": "ok", "detail": "the database accepts writes"}
 
     @api.model
@@ -193,7 +195,8 @@ class IntegrationMonitor(models.AbstractModel):
         if count:
             result.update(
                 status="down",
-                detail=f"{count} job(s) waiting for more than {minutes} minutes: the job runner is stopped or far behind",
+                detail=f"{count} job(s) waiting for more than {minutes} minutes: "
+                "the job runner is stopped or far behind",
                 oldest_stale_job=fields.Datetime.to_string(oldest),
             )
         else:

@@ -41,10 +41,16 @@ class MonitoringCaseMixin(IntegrationCaseMixin):
         done = self._ingest_message(
             self.billing, self._message("customer", "cus_mon_1", {"name": "Monitored Ltd", "email": "mon@example.com"})
         )
-        failed = self._ingest_message(self.billing, self._message("customer", "cus_mon_2", {"email": "nameless@example.com"}))
+        failed = self._ingest_message(
+            self.billing, self._message("customer", "cus_mon_2", {"email": "nameless@example.com"})
+        )
         dead = self._ingest_message(
             self.billing,
-            self._message("subscription", "sub_mon_1", {"customer_ref": "cus_unknown", "plan": {"code": "pro"}, "quantity": 1, "status": "active"}),
+            self._message(
+                "subscription",
+                "sub_mon_1",
+                {"customer_ref": "cus_unknown", "plan": {"code": "pro"}, "quantity": 1, "status": "active"},
+            ),
         )
         self.perform_jobs()
         self.assertRecordValues(done | failed | dead, [{"state": "done"}, {"state": "failed"}, {"state": "dead"}])

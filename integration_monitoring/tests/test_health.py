@@ -40,9 +40,15 @@ class TestHealthEndpoint(MonitoringCaseMixin, HttpCase):
         report = response.json()
         self.assertEqual(report["status"], "degraded")
         self.assertEqual(report["checks"]["database"]["status"], "ok")
-        self.assertEqual(report["checks"]["job_runner"], {
-            "status": "ok", "stale_jobs": 0, "stale_after_minutes": 60, "detail": "no job waits for more than 60 minutes",
-        })
+        self.assertEqual(
+            report["checks"]["job_runner"],
+            {
+                "status": "ok",
+                "stale_jobs": 0,
+                "stale_after_minutes": 60,
+                "detail": "no job waits for more than 60 minutes",
+            },
+        )
         backends = {row["name"]: row for row in report["checks"]["backends"]["backends"]}
         self.assertEqual(report["checks"]["backends"]["status"], "degraded")
         self.assertEqual(

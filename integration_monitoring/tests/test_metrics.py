@@ -43,7 +43,12 @@ class TestMetricsEndpoint(MonitoringCaseMixin, HttpCase):
 
     @mute_logger("odoo.addons.integration_monitoring.controllers.main")
     def test_refused_without_valid_credentials(self):
-        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Basic {self.token}"}, {"Authorization": "Bearer "}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": f"Basic {self.token}"},
+            {"Authorization": "Bearer "},
+        ):
             self.env.flush_all()
             response = self.url_open(METRICS, headers=headers)
             self.assertEqual(response.status_code, 401, headers)
@@ -59,7 +64,9 @@ class TestMetricsEndpoint(MonitoringCaseMixin, HttpCase):
 
     @mute_logger("odoo.addons.integration_monitoring.controllers.main")
     def test_manager_session_is_accepted_user_session_is_not(self):
-        new_test_user(self.env, login="mon_user", groups="integration_base.group_integration_user", password="mon_user_pw1")
+        new_test_user(
+            self.env, login="mon_user", groups="integration_base.group_integration_user", password="mon_user_pw1"
+        )
         self.authenticate("mon_user", "mon_user_pw1")
         self.assertEqual(self._scrape(token=False).status_code, 401)
         self.authenticate("admin", "admin")
@@ -80,7 +87,9 @@ class TestMetricsEndpoint(MonitoringCaseMixin, HttpCase):
 
         # events by backend, direction and state; zeros are emitted too
         for state, count in {"done": 1, "failed": 1, "dead": 1, "queued": 1, "processing": 0, "ignored": 0}.items():
-            self.assertEqual(self._value(samples, "integration_events", direction="in", state=state, **billing), count, state)
+            self.assertEqual(
+                self._value(samples, "integration_events", direction="in", state=state, **billing), count, state
+            )
         self.assertEqual(self._value(samples, "integration_events", direction="out", state="queued", **crm), 1)
         self.assertEqual(self._value(samples, "integration_events", direction="in", state="queued", **crm), 0)
 
@@ -150,7 +159,9 @@ class TestMetricsQueries(MonitoringCaseMixin, TransactionCase):
         self._build_world()
         queries, snapshot = self._snapshot_queries()
         for index in range(15):
-            self._ingest_message(self.billing, self._message("customer", f"cus_more_{index}", {"name": f"More {index}"}))
+            self._ingest_message(
+                self.billing, self._message("customer", f"cus_more_{index}", {"name": f"More {index}"})
+            )
         queries_after, snapshot_after = self._snapshot_queries()
         self.assertEqual(queries_after, queries, "aggregate queries only: no query per event")
         queued = {
