@@ -1,5 +1,6 @@
 from prometheus_client.parser import text_string_to_metric_families
 
+from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -61,6 +62,15 @@ class TestMetricsEndpoint(MonitoringCaseMixin, HttpCase):
         # an empty stored token must not match an empty or any sent token
         self.assertEqual(self._scrape(token=" ").status_code, 401)
         self.assertEqual(self._scrape(token="x").status_code, 401)
+
+    @mute_logger("odoo.addons.integration_monitoring.controllers.main")
+    def test_neutralized_copy_refuses_the_production_token(self):
+        self.assertEqual(self._scrape().status_code, 200)
+        for query in get_neutralization_queries(["integration_monitoring"]):
+            self.env.cr.execute(query)
+        self.env.registry.clear_cache("stable")
+        self.assertFalse(self.env["ir.config_parameter"].sudo().get_param(TOKEN_PARAM))
+        self.assertEqual(self._scrape().status_code, 401)
 
     @mute_logger("odoo.addons.integration_monitoring.controllers.main")
     def test_manager_session_is_accepted_user_session_is_not(self):
