@@ -224,7 +224,10 @@ class IntegrationException(models.Model):
             )
             if existing:
                 if existing.details != message:
-                    existing.write({"details": message, "severity": severity, "occurrences": existing.occurrences + 1})
+                    update = {"details": message, "severity": severity, "occurrences": existing.occurrences + 1}
+                    if hint:
+                        update["hint"] = hint
+                    existing.write(update)
                     existing.message_post(body=self.env._("Reported again: %s", message))
                 return existing
         description, hint_default = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
