@@ -278,16 +278,23 @@ class IntegrationConnectorStripe(models.AbstractModel):
         payment_binding, payment = found
         currency = credit_note.currency_id
         amount = credit_note.amount_total
-        # what earlier credit notes of the same invoice already gave back
-        refunded = sum(
-            self.env["account.move"].sudo().search(
-                [
-                    ("reversed_entry_id", "=", credit_note.reversed_entry_id.id),
-                    ("state", "=", "posted"),
-                    ("id", "!=", credit_note.id),
-                ]
-            ).mapped("amount_total")
+        # what Stripe already gave back for the same invoice (credit notes bound to a Stripe refund)
+        others = self.env["account.move"].sudo().search(
+            [
+                ("reversed_entry_id", "=", credit_note.reversed_entry_id.id),
+                ("state", "=", "posted"),
+                ("id", "!=", credit_note.id),
+            ]
         )
+        refunded_ids = Binding.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("canonical_type", "=", "refund"),
+                ("res_model", "=", "account.move"),
+                ("res_id", "in", others.ids),
+            ]
+        ).mapped("res_id")
+        refunded = sum(others.filtered(lambda move: move.id in refunded_ids).mapped("amount_total"))
         if currency.compare_amounts(amount + refunded, payment.amount) > 0:
             raise BusinessError(
                 f"{credit_note.name} refunds {amount:.2f} {currency.name} but only "
@@ -402,6 +409,8 @@ class IntegrationConnectorStripe(models.AbstractModel):
             params["starting_after"] = after
         if phase == "subscriptions":
             params["status"] = "all"
+        elif phase == "prices":
+            params["expand"] = ["data.product"]
         api = self._api(backend)
         try:
             page = api.get(path, **params)

@@ -231,7 +231,11 @@ class IntegrationStripeMapper(models.AbstractModel):
         if price is not None and _id(default) == price.get("id"):
             default = price
         if isinstance(default, dict) and default.get("currency"):
-            amount = default.get("unit_amount_decimal") or default.get("unit_amount")
+            amount = next(
+                (default[key] for key in ("unit_amount_decimal", "unit_amount", "amount_decimal", "amount")
+                 if default.get(key) is not None),
+                None,
+            )
             if amount is not None:
                 data.update(list_price=to_decimal(amount, default["currency"]), currency=default["currency"].upper())
         return data

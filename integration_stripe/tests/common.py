@@ -107,10 +107,12 @@ class StripeCaseMixin(IntegrationCaseMixin):
 
 
 class FakeStripeApi:
-    """Answers like Stripe's API from ``objects`` (path -> object or list of objects).
+    """Answers like Stripe's API from ``objects`` (path -> object, list of objects,
+    or a callable of the query parameters returning one of them).
 
     A list is served paginated (``limit``, ``starting_after``, ``has_more``);
-    ``calls`` records ``(method, path, params, headers)``.
+    ``posted`` maps ``(method, path)`` to a callable of the parameters returning
+    ``(status, body)``; ``calls`` records ``(method, path, params, headers)``.
     """
 
     def __init__(self, objects=None):
@@ -131,6 +133,8 @@ class FakeStripeApi:
             status, answer = handler(params)
             return status, {}, answer
         value = self.objects.get(url.path)
+        if callable(value):
+            value = value(params)
         if value is None:
             return 404, {}, {"error": {"type": "invalid_request_error", "message": f"No such object: {url.path}"}}
         if isinstance(value, list):
