@@ -109,9 +109,15 @@ class StripeApi:
     def delete(self, path):
         return self.request("delete", path)
 
-    def list_all(self, path, params=None, max_pages=100):
-        """Every object of a list endpoint, following ``starting_after``."""
-        params = dict(params or {}, limit=100)
+    def list_all(self, path, params=None, max_pages=100, page_size=100):
+        """Every object of a list endpoint, following ``starting_after``.
+
+        :param page_size: ``limit`` of each page; None sends none (Stripe's
+            default, for the few sub-lists that take no parameter)
+        """
+        params = dict(params or {})
+        if page_size:
+            params["limit"] = page_size
         objects = []
         for _page in range(max_pages):
             page = self.get(path, **params)

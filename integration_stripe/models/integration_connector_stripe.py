@@ -222,7 +222,11 @@ class IntegrationConnectorStripe(models.AbstractModel):
         customer = api.post(f"/v1/customers/{customer_id}", params, idempotency_key=f"{event.external_id}-customer")
         notes = [f"address of {customer_id} sent"]
         vat = (data.get("vat") or "").replace(" ", "").upper()
-        existing = [tax_id for tax_id in api.list_all(f"/v1/customers/{customer_id}/tax_ids") if tax_id.get("type") in VAT_TYPES]
+        existing = [
+            tax_id
+            for tax_id in api.list_all(f"/v1/customers/{customer_id}/tax_ids", page_size=None)
+            if tax_id.get("type") in VAT_TYPES
+        ]
         for tax_id in existing:
             if tax_id.get("value", "").replace(" ", "").upper() != vat:
                 api.delete(f"/v1/customers/{customer_id}/tax_ids/{tax_id['id']}")

@@ -522,7 +522,9 @@ class IntegrationStripeMapper(models.AbstractModel):
         if intent.get("status") == "requires_payment_method" and error:
             status = "failed"
         currency = intent["currency"]
-        amount = intent.get("amount_received") if status == "succeeded" else intent.get("amount")
+        amount = intent.get("amount")
+        if status == "succeeded" and intent.get("amount_received") is not None:
+            amount = intent["amount_received"]
         charge = intent.get("latest_charge")
         data = {
             "customer_ref": customer_id,
