@@ -1,6 +1,6 @@
 """Smoke check of a running suite (``bash setup/run``): one event end to end.
 
-Creates (or reuses) a canonical backend through XML-RPC, posts a signed
+Creates a canonical backend through the web client's JSON-RPC, posts a signed
 canonical customer to its webhook URL, then follows the event and its
 queue job until the job runner has processed it::
 
@@ -17,7 +17,6 @@ import secrets
 import sys
 import time
 import uuid
-import xmlrpc.client
 from datetime import UTC, datetime
 
 import requests
@@ -33,18 +32,27 @@ def main():
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
 
-    common = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/common")
-    uid = common.authenticate(args.db, args.login, args.password, {})
-    if not uid:
-        sys.exit(f"cannot log in to {args.db} as {args.login}")
-    models = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/object", allow_none=True)
+    session = requests.Session()
+
+    def rpc(path, params):
+        answer = session.post(f"{args.url}{path}", json={"jsonrpc": "2.0", "params": params}, timeout=30).json()
+        if answer.get("error"):
+            sys.exit(f"{path}: {answer['error'].get('data', {}).get('message') or answer['error']}")
+        return answer["result"]
+
+    rpc("/web/session/authenticate", {"db": args.db, "login": args.login, "password": args.password})
 
     def call(model, method, *params, **kw):
-        return models.execute_kw(args.db, uid, args.password, model, method, list(params), kw)
+        return rpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(params), "kwargs": kw},
+        )
 
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     backend_id = call(
-        "integration.backend", "create", {"name": "Smoke check", "connector_type": "canonical", "webhook_secret": secret}
+        "integration.backend",
+        "create",
+        {"name": "Smoke check", "connector_type": "canonical", "webhook_secret": secret},
     )
     reference = call("integration.backend", "read", [backend_id], fields=["reference"])[0]["reference"]
     external_id = f"smoke-{uuid.uuid4().hex[:8]}"
