@@ -54,7 +54,9 @@ def effective_rate(rate_limit, livemode):
 class StripeApi:
     """One backend's view of the Stripe API."""
 
-    def __init__(self, api_key, *, api_base=None, api_version=STRIPE_API_VERSION, timeout=15.0, rate=None, rate_key=None):
+    def __init__(
+        self, api_key, *, api_base=None, api_version=STRIPE_API_VERSION, timeout=15.0, rate=None, rate_key=None
+    ):
         if not api_key:
             raise PermanentError(
                 "the Stripe backend has no secret API key",

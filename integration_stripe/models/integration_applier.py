@@ -113,7 +113,11 @@ class IntegrationApplier(models.AbstractModel):
         if event.backend_id.connector_type != "stripe" or not metadata.get("odoo_move_id"):
             return super()._apply_refund(message, event)
         credit_note = self.env["account.move"].browse(int(metadata["odoo_move_id"])).exists()
-        if not credit_note or credit_note.move_type != "out_refund" or credit_note.company_id != event.backend_id.company_id:
+        if (
+            not credit_note
+            or credit_note.move_type != "out_refund"
+            or credit_note.company_id != event.backend_id.company_id
+        ):
             return super()._apply_refund(message, event)
         begun = self._begin(message, event)
         if begun is None:

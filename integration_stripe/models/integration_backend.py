@@ -59,7 +59,8 @@ class IntegrationBackend(models.Model):
         "account.account",
         string="Payouts in transit",
         check_company=True,
-        help="Where a payout goes until the bank statement shows it (default: the company's liquidity transfer account).",
+        help="Where a payout goes until the bank statement shows it "
+        "(default: the company's liquidity transfer account).",
     )
     stripe_income_product_id = fields.Many2one(
         "product.product",
@@ -217,7 +218,9 @@ class IntegrationBackend(models.Model):
                 code = "STRP"
                 while Journal.search_count([("code", "=", code), ("company_id", "=", company.id)]):
                     code = f"STR{int(code[3:]) + 1 if code[3:].isdigit() else 2}"
-                journal = Journal.create({"name": self.env._("Stripe"), "code": code, "type": "bank", "company_id": company.id})
+                journal = Journal.create(
+                    {"name": self.env._("Stripe"), "code": code, "type": "bank", "company_id": company.id}
+                )
                 vals["payment_journal_id"] = journal.id
             journal.inbound_payment_method_line_ids.payment_account_id = clearing
             journal.outbound_payment_method_line_ids.payment_account_id = clearing

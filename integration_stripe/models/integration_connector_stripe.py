@@ -72,7 +72,7 @@ class IntegrationConnectorStripe(models.AbstractModel):
             balance = self._api(backend).get("/v1/balance")
         except (PermanentError, StripeNotFound) as exc:
             raise UserError(self.env._("Stripe refused the connection: %s", exc.message)) from exc
-        except Exception as exc:  # noqa: BLE001 - shown to the person who clicked
+        except Exception as exc:
             raise UserError(self.env._("Stripe could not be reached: %s", getattr(exc, "message", exc))) from exc
         if bool(balance.get("livemode")) != bool(backend.stripe_livemode):
             raise UserError(
@@ -82,11 +82,15 @@ class IntegrationConnectorStripe(models.AbstractModel):
                     mode=self.env._("live") if backend.stripe_livemode else self.env._("test"),
                 )
             )
-        available = ", ".join(
-            f"{entry.get('amount')} {str(entry.get('currency', '')).upper()}"
-            for entry in (balance.get("available") or [])
-            if isinstance(entry, dict)
-        ) if isinstance(balance.get("available"), list) else ""
+        available = (
+            ", ".join(
+                f"{entry.get('amount')} {str(entry.get('currency', '')).upper()}"
+                for entry in (balance.get("available") or [])
+                if isinstance(entry, dict)
+            )
+            if isinstance(balance.get("available"), list)
+            else ""
+        )
         mode = self.env._("live") if backend.stripe_livemode else self.env._("test")
         return self.env._(
             "Connected to Stripe (%(mode)s mode, API version %(version)s).%(balance)s",
@@ -162,18 +166,28 @@ class IntegrationConnectorStripe(models.AbstractModel):
         Binding = self.env["integration.binding"].sudo()
         if canonical_type == "customer":
             # Stripe customers are created in Stripe; Odoo completes known ones
-            return bool(Binding.search_count([
-                ("backend_id", "=", backend.id), ("canonical_type", "=", "customer"),
-                ("res_model", "=", record._name), ("res_id", "=", record.id),
-            ]))
+            return bool(
+                Binding.search_count(
+                    [
+                        ("backend_id", "=", backend.id),
+                        ("canonical_type", "=", "customer"),
+                        ("res_model", "=", record._name),
+                        ("res_id", "=", record.id),
+                    ]
+                )
+            )
         if canonical_type == "refund":
             invoice = record.reversed_entry_id
             if record.move_type != "out_refund" or not invoice:
                 return False
-            if Binding.search_count([
-                ("backend_id", "=", backend.id), ("canonical_type", "=", "refund"),
-                ("res_model", "=", record._name), ("res_id", "=", record.id),
-            ]):
+            if Binding.search_count(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("canonical_type", "=", "refund"),
+                    ("res_model", "=", record._name),
+                    ("res_id", "=", record.id),
+                ]
+            ):
                 return False  # booked from a Stripe refund, or already sent
             return bool(self._stripe_payment_of(backend, invoice))
         return False
@@ -183,14 +197,18 @@ class IntegrationConnectorStripe(models.AbstractModel):
         payments = invoice.matched_payment_ids | invoice._get_reconciled_payments()
         if not payments:
             return None
-        binding = self.env["integration.binding"].sudo().search(
-            [
-                ("backend_id", "=", backend.id),
-                ("canonical_type", "=", "payment"),
-                ("res_model", "=", "account.payment"),
-                ("res_id", "in", payments.ids),
-            ],
-            limit=1,
+        binding = (
+            self.env["integration.binding"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("canonical_type", "=", "payment"),
+                    ("res_model", "=", "account.payment"),
+                    ("res_id", "in", payments.ids),
+                ],
+                limit=1,
+            )
         )
         return (binding, binding._record()) if binding else None
 
@@ -275,7 +293,8 @@ class IntegrationConnectorStripe(models.AbstractModel):
         found = self._stripe_payment_of(backend, credit_note.reversed_entry_id)
         if not found:
             raise BusinessError(
-                f"{credit_note.name} reverses {credit_note.reversed_entry_id.name or '?'}, which was not paid through Stripe",
+                f"{credit_note.name} reverses {credit_note.reversed_entry_id.name or '?'}, "
+                "which was not paid through Stripe",
                 category="missing_record",
                 records=credit_note,
             )
@@ -283,12 +302,16 @@ class IntegrationConnectorStripe(models.AbstractModel):
         currency = credit_note.currency_id
         amount = credit_note.amount_total
         # what Stripe already gave back for the same invoice (credit notes bound to a Stripe refund)
-        others = self.env["account.move"].sudo().search(
-            [
-                ("reversed_entry_id", "=", credit_note.reversed_entry_id.id),
-                ("state", "=", "posted"),
-                ("id", "!=", credit_note.id),
-            ]
+        others = (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("reversed_entry_id", "=", credit_note.reversed_entry_id.id),
+                    ("state", "=", "posted"),
+                    ("id", "!=", credit_note.id),
+                ]
+            )
         )
         refunded_ids = Binding.search(
             [
@@ -362,7 +385,10 @@ class IntegrationConnectorStripe(models.AbstractModel):
         processed as if their webhook had arrived.
         """
         backend = stream.backend_id
-        params = {"limit": min(stream.page_size or 100, 100), "created": {"gte": int(time.time()) - EVENTS_WINDOW_DAYS * 86400}}
+        params = {
+            "limit": min(stream.page_size or 100, 100),
+            "created": {"gte": int(time.time()) - EVENTS_WINDOW_DAYS * 86400},
+        }
         after = self._after(cursor)
         if after:
             params["starting_after"] = after

@@ -28,7 +28,14 @@ from ..client import StripeNotFound
 from ..const import BALANCE_TRANSACTION_TYPES, PAYMENT_INTENT_STATUS, REFUND_STATUS, VAT_TYPES
 
 SUBSCRIPTION_STATUSES = {
-    "trialing", "active", "past_due", "unpaid", "canceled", "paused", "incomplete", "incomplete_expired",
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "canceled",
+    "paused",
+    "incomplete",
+    "incomplete_expired",
 }
 
 
@@ -232,8 +239,11 @@ class IntegrationStripeMapper(models.AbstractModel):
             default = price
         if isinstance(default, dict) and default.get("currency"):
             amount = next(
-                (default[key] for key in ("unit_amount_decimal", "unit_amount", "amount_decimal", "amount")
-                 if default.get(key) is not None),
+                (
+                    default[key]
+                    for key in ("unit_amount_decimal", "unit_amount", "amount_decimal", "amount")
+                    if default.get(key) is not None
+                ),
                 None,
             )
             if amount is not None:
@@ -242,7 +252,9 @@ class IntegrationStripeMapper(models.AbstractModel):
 
     def _on_product(self, run, obj):
         if run.type == "product.deleted" or obj.get("deleted"):
-            self._emit(run, "product", obj["id"], {"name": obj.get("name") or obj["id"], "active": False}, action="delete")
+            self._emit(
+                run, "product", obj["id"], {"name": obj.get("name") or obj["id"], "active": False}, action="delete"
+            )
             return
         product = self._fresh(run, "product", obj, "/v1/products")
         self._emit(run, "product", product["id"], self._product_data(product))
@@ -260,7 +272,9 @@ class IntegrationStripeMapper(models.AbstractModel):
         self._emit(run, "product", product["id"], self._product_data(product, price))
 
     def _product_name(self, run, product_id):
-        record = self.env["integration.binding"]._find_record(run.backend, "product", product_id) if product_id else None
+        record = (
+            self.env["integration.binding"]._find_record(run.backend, "product", product_id) if product_id else None
+        )
         return record.name if record else None
 
     # ------------------------------------------------------------------
@@ -289,7 +303,8 @@ class IntegrationStripeMapper(models.AbstractModel):
         interval = recurring.get("interval") or price.get("interval")
         if interval in ("day", "week", "month", "year"):
             plan.update(
-                interval=interval, interval_count=int(recurring.get("interval_count") or price.get("interval_count") or 1)
+                interval=interval,
+                interval_count=int(recurring.get("interval_count") or price.get("interval_count") or 1),
             )
         status = subscription.get("status")
         if status not in SUBSCRIPTION_STATUSES:
@@ -361,14 +376,18 @@ class IntegrationStripeMapper(models.AbstractModel):
             return tax
 
         taxes = [
-            canonical(rate(tax["tax_rate"]), tax.get("inclusive", rate(tax["tax_rate"]).get("inclusive")), tax.get("amount"))
+            canonical(
+                rate(tax["tax_rate"]), tax.get("inclusive", rate(tax["tax_rate"]).get("inclusive")), tax.get("amount")
+            )
             for tax in line.get("tax_amounts") or []
             if tax.get("tax_rate")
         ]
         for tax in line.get("taxes") or []:  # API versions from 2025 on
             details = tax.get("tax_rate_details") or {}
             if details.get("tax_rate"):
-                taxes.append(canonical(rate(details["tax_rate"]), tax.get("tax_behavior") == "inclusive", tax.get("amount")))
+                taxes.append(
+                    canonical(rate(details["tax_rate"]), tax.get("tax_behavior") == "inclusive", tax.get("amount"))
+                )
         if not taxes:
             line_rates = [r for r in line.get("tax_rates") or [] if isinstance(r, dict)]
             if not line_rates and (invoice.get("tax") or invoice.get("total_tax_amounts")):
@@ -380,7 +399,11 @@ class IntegrationStripeMapper(models.AbstractModel):
         currency = invoice["currency"]
         quantity = line.get("quantity") or 1
         amount = int(line.get("amount") or 0)
-        price = line.get("price") or line.get("plan") or ((line.get("pricing") or {}).get("price_details") or {}).get("price")
+        price = (
+            line.get("price")
+            or line.get("plan")
+            or ((line.get("pricing") or {}).get("price_details") or {}).get("price")
+        )
         price = price if isinstance(price, dict) else {}
         parent = (line.get("parent") or {}).get("subscription_item_details") or {}
         proration = bool(line.get("proration") or parent.get("proration"))
@@ -485,7 +508,9 @@ class IntegrationStripeMapper(models.AbstractModel):
             "invoice_ref": invoice["id"],
             "amount": to_decimal(invoice.get("amount_due" if failed else "amount_paid") or 0, currency),
             "currency": currency.upper(),
-            "date": iso_date((None if failed else transitions.get("paid_at")) or run.payload.get("created") or invoice["created"]),
+            "date": iso_date(
+                (None if failed else transitions.get("paid_at")) or run.payload.get("created") or invoice["created"]
+            ),
             "status": "failed" if failed else "succeeded",
             "method": None,
             "failure_reason": ((invoice.get("last_finalization_error") or {}).get("message")) if failed else None,
@@ -560,7 +585,11 @@ class IntegrationStripeMapper(models.AbstractModel):
             return
         payment_ref = _id(refund.get("payment_intent")) or _id(charge.get("payment_intent")) or charge["id"]
         self._ensure_customer(run, customer_id)
-        if payment_ref.startswith("pi_") and "payment_intent" in run.fetch and not self._bound(run, "payment", payment_ref):
+        if (
+            payment_ref.startswith("pi_")
+            and "payment_intent" in run.fetch
+            and not self._bound(run, "payment", payment_ref)
+        ):
             intent = self._get(run, "/v1/payment_intents", payment_ref)
             if intent and intent.get("status") == "succeeded":
                 self._emit_payment_intent(run, intent)
@@ -627,7 +656,9 @@ class IntegrationStripeMapper(models.AbstractModel):
                 [("backend_id", "=", run.backend.id), ("dedup_key", "=", key), ("state", "in", ("new", "in_progress"))]
             )
             for exc in open_exceptions:
-                exc.message_post(body=self.env._("Dispute %(id)s closed at Stripe: %(status)s.", id=dispute["id"], status=status))
+                exc.message_post(
+                    body=self.env._("Dispute %(id)s closed at Stripe: %(status)s.", id=dispute["id"], status=status)
+                )
                 exc.action_resolve()
             run.event._set_state("done", note=f"dispute {dispute['id']} closed ({status}): nothing lost.")
             return
@@ -636,9 +667,7 @@ class IntegrationStripeMapper(models.AbstractModel):
                 f"The dispute {dispute['id']} of {amount} by {who} ({reason}) was lost: Stripe took the amount "
                 f"and the dispute fee from the balance."
             )
-            hint = (
-                "Book the loss (a credit note or a write-off of the payment), then mark this exception resolved."
-            )
+            hint = "Book the loss (a credit note or a write-off of the payment), then mark this exception resolved."
         else:
             text = (
                 f"{who} disputes a payment of {amount} ({reason}, payment {payment_ref or '?'}). "
@@ -682,7 +711,9 @@ class IntegrationStripeMapper(models.AbstractModel):
                 "amount": to_decimal(payout["amount"], currency),
                 "currency": currency.upper(),
                 "date": iso_date(payout.get("arrival_date") or payout.get("created")),
-                "status": payout.get("status") if payout.get("status") in ("pending", "in_transit", "paid", "failed", "canceled") else "pending",
+                "status": payout.get("status")
+                if payout.get("status") in ("pending", "in_transit", "paid", "failed", "canceled")
+                else "pending",
                 "reference": payout["id"],
                 "transactions": transactions,
                 "metadata": _meta({"stripe_id": payout["id"], "destination": _id(payout.get("destination"))}),

@@ -45,8 +45,10 @@ class IntegrationStripeTaxMap(models.Model):
         if by_ref:
             return by_ref[0].tax_id
         by_rate = self.filtered(
-            lambda line: not line.stripe_tax_rate
-            and abs(line.percentage - float(tax["percentage"])) < 0.00005
-            and line.inclusive == bool(tax.get("inclusive"))
+            lambda line: (
+                not line.stripe_tax_rate
+                and abs(line.percentage - float(tax["percentage"])) < 0.00005
+                and line.inclusive == bool(tax.get("inclusive"))
+            )
         )
         return by_rate[:1].tax_id

@@ -81,7 +81,10 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
                 ],
             )
             self._prepare_accounting(self.backend)
-            self.backend.stripe_tax_map_ids = [Command.clear(), Command.create({"percentage": 15.0, "tax_id": self.vat15.id})]
+            self.backend.stripe_tax_map_ids = [
+                Command.clear(),
+                Command.create({"percentage": 15.0, "tax_id": self.vat15.id}),
+            ]
             hook = f"{self.base_url()}/integration/webhook/{self.backend.reference}"
             answer = requests.post(f"{url}/_config/webhooks/odoo", data={"url": hook, "secret": SECRET}, timeout=10)
             self.assertEqual(answer.status_code, 200)
@@ -92,72 +95,149 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
             tax = self._raw("post", "/v1/tax_rates", display_name="VAT", percentage="15", inclusive="false")
             product = self._raw("post", "/v1/products", name="Pro", description="Pro plan")
             monthly = self._raw(
-                "post", "/v1/plans", id="pro-monthly", amount=2000, currency="usd", interval="month",
-                product=product["id"], nickname="Pro monthly",
+                "post",
+                "/v1/plans",
+                id="pro-monthly",
+                amount=2000,
+                currency="usd",
+                interval="month",
+                product=product["id"],
+                nickname="Pro monthly",
             )
             card = self._raw(
-                "post", "/v1/payment_methods", type="card",
+                "post",
+                "/v1/payment_methods",
+                type="card",
                 card={"number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123"},
             )
             customer = self._raw(
-                "post", "/v1/customers", name="Acme Widgets", email="billing@acme-e2e.example",
-                payment_method=card["id"], invoice_settings={"default_payment_method": card["id"]},
+                "post",
+                "/v1/customers",
+                name="Acme Widgets",
+                email="billing@acme-e2e.example",
+                payment_method=card["id"],
+                invoice_settings={"default_payment_method": card["id"]},
                 address={"line1": "Rue de la Loi 16", "city": "Brussels", "postal_code": "1000", "country": "BE"},
             )
             subscription = self._raw(
-                "post", "/v1/subscriptions", customer=customer["id"],
+                "post",
+                "/v1/subscriptions",
+                customer=customer["id"],
                 items=[{"plan": monthly["id"], "tax_rates": [tax["id"]]}],
             )
             first_invoice_id = subscription["latest_invoice"]
             self._process(
-                Counter({"product.created": 1, "plan.created": 1, "customer.created": 1, "invoice.created": 1,
-                         "payment_intent.succeeded": 1, "invoice.payment_succeeded": 1,
-                         "customer.subscription.created": 1})
+                Counter(
+                    {
+                        "product.created": 1,
+                        "plan.created": 1,
+                        "customer.created": 1,
+                        "invoice.created": 1,
+                        "payment_intent.succeeded": 1,
+                        "invoice.payment_succeeded": 1,
+                        "customer.subscription.created": 1,
+                    }
+                )
             )
             partner = self._bound("customer", customer["id"])
-            self.assertRecordValues(partner, [{"name": "Acme Widgets", "email": "billing@acme-e2e.example", "city": "Brussels"}])
+            self.assertRecordValues(
+                partner, [{"name": "Acme Widgets", "email": "billing@acme-e2e.example", "city": "Brussels"}]
+            )
             self.assertEqual(self.env["res.partner"].search_count([("email", "=", "billing@acme-e2e.example")]), 1)
             sub = self._bound("subscription", subscription["id"])
             self.assertRecordValues(
                 sub,
-                [{"partner_id": partner.id, "status": "active", "entitlement_state": "active", "plan_code": "pro-monthly",
-                  "amount": 20.0, "interval": "month", "quantity": 1}],
+                [
+                    {
+                        "partner_id": partner.id,
+                        "status": "active",
+                        "entitlement_state": "active",
+                        "plan_code": "pro-monthly",
+                        "amount": 20.0,
+                        "interval": "month",
+                        "quantity": 1,
+                    }
+                ],
             )
             invoice = self._bound("invoice", first_invoice_id)
             self.assertRecordValues(
                 invoice,
-                [{"state": "posted", "move_type": "out_invoice", "partner_id": partner.id, "amount_untaxed": 20.0,
-                  "amount_tax": 3.0, "amount_total": 23.0, "payment_state": "paid"}],
+                [
+                    {
+                        "state": "posted",
+                        "move_type": "out_invoice",
+                        "partner_id": partner.id,
+                        "amount_untaxed": 20.0,
+                        "amount_tax": 3.0,
+                        "amount_total": 23.0,
+                        "payment_state": "paid",
+                    }
+                ],
             )
             self.assertEqual(invoice.currency_id.name, "USD")
             self.assertRecordValues(
                 invoice.invoice_line_ids,
-                [{"name": "Pro", "quantity": 1, "price_unit": 20.0, "tax_ids": self.vat15.ids,
-                  "product_id": self._bound("product", product["id"]).id}],
+                [
+                    {
+                        "name": "Pro",
+                        "quantity": 1,
+                        "price_unit": 20.0,
+                        "tax_ids": self.vat15.ids,
+                        "product_id": self._bound("product", product["id"]).id,
+                    }
+                ],
             )
             first_intent = self._raw("get", f"/v1/invoices/{first_invoice_id}")["payment_intent"]
             payment = self._bound("payment", first_intent)
             self.assertRecordValues(
-                payment, [{"amount": 23.0, "state": "paid", "journal_id": self.backend.payment_journal_id.id, "partner_id": partner.id}]
+                payment,
+                [
+                    {
+                        "amount": 23.0,
+                        "state": "paid",
+                        "journal_id": self.backend.payment_journal_id.id,
+                        "partner_id": partner.id,
+                    }
+                ],
             )
             self.assertEqual(invoice.matched_payment_ids, payment, "one payment, reconciled with its invoice")
-            self.assertEqual(self.env["account.move"].search_count([("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]), 1)
+            self.assertEqual(
+                self.env["account.move"].search_count(
+                    [("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]
+                ),
+                1,
+            )
 
             # 2. plan change: monthly -> yearly, prorated ------------------------------
             yearly = self._raw(
-                "post", "/v1/plans", id="pro-yearly", amount=20000, currency="usd", interval="year",
-                product=product["id"], nickname="Pro yearly",
+                "post",
+                "/v1/plans",
+                id="pro-yearly",
+                amount=20000,
+                currency="usd",
+                interval="year",
+                product=product["id"],
+                nickname="Pro yearly",
             )
             item = subscription["items"]["data"][0]["id"]
             changed = self._raw(
-                "post", f"/v1/subscriptions/{subscription['id']}",
+                "post",
+                f"/v1/subscriptions/{subscription['id']}",
                 items=[{"id": item, "plan": yearly["id"], "tax_rates": [tax["id"]]}],
             )
             self._process(
-                Counter({"plan.created": 2, "invoice.created": 2, "payment_intent.succeeded": 2,
-                         "invoice.payment_succeeded": 2})
+                Counter(
+                    {
+                        "plan.created": 2,
+                        "invoice.created": 2,
+                        "payment_intent.succeeded": 2,
+                        "invoice.payment_succeeded": 2,
+                    }
+                )
             )
-            self.assertRecordValues(sub, [{"plan_code": "pro-yearly", "interval": "year", "amount": 200.0, "status": "active"}])
+            self.assertRecordValues(
+                sub, [{"plan_code": "pro-yearly", "interval": "year", "amount": 200.0, "status": "active"}]
+            )
             upgrade = self._bound("invoice", changed["latest_invoice"])
             self.assertEqual(upgrade.amount_total, 207.0, "-20.00 unused time + 200.00, plus 15% VAT")
             self.assertEqual(sorted(upgrade.invoice_line_ids.mapped("price_subtotal")), [-20.0, 200.0])
@@ -165,27 +245,41 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
 
             # 3. the card is declined: past due, dunning -------------------------------
             declining = self._raw(
-                "post", "/v1/payment_methods", type="card",
+                "post",
+                "/v1/payment_methods",
+                type="card",
                 card={"number": "4000008260003178", "exp_month": "12", "exp_year": "2030", "cvc": "123"},
             )
             self._raw("post", f"/v1/payment_methods/{declining['id']}/attach", customer=customer["id"])
-            self._raw("post", f"/v1/customers/{customer['id']}", invoice_settings={"default_payment_method": declining["id"]})
+            self._raw(
+                "post", f"/v1/customers/{customer['id']}", invoice_settings={"default_payment_method": declining["id"]}
+            )
             renewal = self._raw("post", "/v1/invoices", customer=customer["id"], subscription=subscription["id"])
             renewal = self._raw("post", f"/v1/invoices/{renewal['id']}/pay")
             intent = self._raw("get", f"/v1/payment_intents/{renewal['payment_intent']}")
             with self.assertRaises(stripe.CardError):
                 self._raw(
-                    "post", f"/v1/payment_intents/{intent['id']}/_authenticate",
-                    client_secret=intent["client_secret"], success="true",
+                    "post",
+                    f"/v1/payment_intents/{intent['id']}/_authenticate",
+                    client_secret=intent["client_secret"],
+                    success="true",
                 )
             self._process(
-                Counter({"customer.updated": 1, "invoice.created": 3, "payment_intent.payment_failed": 1,
-                         "invoice.payment_failed": 1})
+                Counter(
+                    {
+                        "customer.updated": 1,
+                        "invoice.created": 3,
+                        "payment_intent.payment_failed": 1,
+                        "invoice.payment_failed": 1,
+                    }
+                )
             )
             self.assertEqual((sub.status, sub.entitlement_state), ("past_due", "grace"))
             unpaid = self._bound("invoice", renewal["id"])
             self.assertRecordValues(unpaid, [{"state": "posted", "payment_state": "not_paid", "amount_total": 230.0}])
-            dunning = self.env["integration.exception"].search([("backend_id", "=", self.backend.id), ("category", "=", "payment_failed")])
+            dunning = self.env["integration.exception"].search(
+                [("backend_id", "=", self.backend.id), ("category", "=", "payment_failed")]
+            )
             self.assertEqual(len(dunning), 1, "both failure events are one failed attempt")
             self.assertRecordValues(dunning, [{"state": "new", "user_id": self.finance.id, "res_id": unpaid.id}])
             self.assertIn("declined", dunning.details)
@@ -196,16 +290,24 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
             credit_note = invoice._reverse_moves([{"ref": "Goodwill refund"}])
             credit_note.action_post()
             self.perform_jobs()
-            refunds = self._raw("get", "/v1/refunds", charge=self._raw("get", f"/v1/payment_intents/{first_intent}")["latest_charge"]["id"])["data"]
+            refunds = self._raw(
+                "get",
+                "/v1/refunds",
+                charge=self._raw("get", f"/v1/payment_intents/{first_intent}")["latest_charge"]["id"],
+            )["data"]
             self.assertEqual(len(refunds), 1)
             self.assertEqual((refunds[0]["amount"], refunds[0]["status"]), (2300, "succeeded"))
             self.assertEqual(self._bound("refund", refunds[0]["id"]), credit_note)
             self.assertRecordValues(credit_note, [{"state": "posted", "amount_total": 23.0, "payment_state": "paid"}])
             self.assertEqual(credit_note.matched_payment_ids.journal_id, self.backend.payment_journal_id)
-            sent = self.env["integration.event"].search([("backend_id", "=", self.backend.id), ("direction", "=", "out")])
+            sent = self.env["integration.event"].search(
+                [("backend_id", "=", self.backend.id), ("direction", "=", "out")]
+            )
             sent.action_retry()
             self.perform_jobs()
-            self.assertEqual(len(self._raw("get", "/v1/refunds", charge=refunds[0]["charge"])["data"]), 1, "never refunded twice")
+            self.assertEqual(
+                len(self._raw("get", "/v1/refunds", charge=refunds[0]["charge"])["data"]), 1, "never refunded twice"
+            )
 
             # 5. finance enters the VAT number in Odoo: pushed to the Stripe customer --
             partner.vat = "BE0477472701"
@@ -224,8 +326,14 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
             self.assertEqual(self.env["res.partner"].search_count([("email", "=", "billing@acme-e2e.example")]), 1)
             self.assertEqual(self.env["integration.subscription"].search_count([("partner_id", "=", partner.id)]), 1)
             self.assertEqual(
-                self.env["account.move"].search_count([("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]), 3
+                self.env["account.move"].search_count(
+                    [("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]
+                ),
+                3,
             )
             self.assertEqual(
-                self.env["account.payment"].search_count([("partner_id", "=", partner.id), ("payment_type", "=", "inbound")]), 2
+                self.env["account.payment"].search_count(
+                    [("partner_id", "=", partner.id), ("payment_type", "=", "inbound")]
+                ),
+                2,
             )

@@ -47,8 +47,17 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         partner = self._bound("customer", CUS)
         self.assertRecordValues(
             partner,
-            [{"name": "Acme Widgets NV", "email": "billing@acme-widgets.example", "phone": "+32 2 555 02 02",
-              "street": "Rue de la Loi 16", "zip": "1000", "city": "Brussels", "active": True}],
+            [
+                {
+                    "name": "Acme Widgets NV",
+                    "email": "billing@acme-widgets.example",
+                    "phone": "+32 2 555 02 02",
+                    "street": "Rue de la Loi 16",
+                    "zip": "1000",
+                    "city": "Brussels",
+                    "active": True,
+                }
+            ],
         )
         self.assertEqual(partner.country_id.code, "BE")
         stale = events.filtered(lambda e: e.event_type == "customer.created")
@@ -84,9 +93,19 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         sub = self._bound("subscription", SUB)
         self.assertRecordValues(
             sub,
-            [{"plan_code": "price_1QbBiz01Zr8sLm0M", "plan_name": "Business monthly", "quantity": 3, "amount": 99.0,
-              "recurring_total": 297.0, "status": "active", "cancel_at_period_end": True, "entitlement_state": "active",
-              "interval": "month"}],
+            [
+                {
+                    "plan_code": "price_1QbBiz01Zr8sLm0M",
+                    "plan_name": "Business monthly",
+                    "quantity": 3,
+                    "amount": 99.0,
+                    "recurring_total": 297.0,
+                    "status": "active",
+                    "cancel_at_period_end": True,
+                    "entitlement_state": "active",
+                    "interval": "month",
+                }
+            ],
         )
         self.assertEqual(sub.currency_id.name, "USD")
         self.assertEqual(self.env["integration.subscription"].search_count([("partner_id", "=", sub.partner_id.id)]), 1)
@@ -111,7 +130,10 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
 
     def test_invoice_created_finalized_paid_with_discount_and_taxes(self):
         draft, finalized, paid, pi = (
-            load("invoice.created"), load("invoice.finalized"), load("invoice.paid"), load("payment_intent.succeeded")
+            load("invoice.created"),
+            load("invoice.finalized"),
+            load("invoice.paid"),
+            load("payment_intent.succeeded"),
         )
         self._feed(load("customer.created"), draft)
         move = self._bound("invoice", INV)
@@ -120,16 +142,30 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertEqual(move.state, "posted", "invoice.finalized: posted")
         self.assertRecordValues(
             move,
-            [{"move_type": "out_invoice", "ref": "7F2A1B3C-0001", "amount_untaxed": 113.20, "amount_tax": 16.98,
-              "amount_total": 130.18, "partner_id": self._bound("customer", CUS).id,
-              "journal_id": self.company_data["default_journal_sale"].id}],
+            [
+                {
+                    "move_type": "out_invoice",
+                    "ref": "7F2A1B3C-0001",
+                    "amount_untaxed": 113.20,
+                    "amount_tax": 16.98,
+                    "amount_total": 130.18,
+                    "partner_id": self._bound("customer", CUS).id,
+                    "journal_id": self.company_data["default_journal_sale"].id,
+                }
+            ],
         )
         self.assertEqual(move.currency_id.name, "USD")
         lines = move.invoice_line_ids.sorted("sequence")
         self.assertRecordValues(
             lines,
             [
-                {"quantity": 2, "price_unit": 49.0, "discount": 10.0, "price_subtotal": 88.20, "tax_ids": self.vat15.ids},
+                {
+                    "quantity": 2,
+                    "price_unit": 49.0,
+                    "discount": 10.0,
+                    "price_subtotal": 88.20,
+                    "tax_ids": self.vat15.ids,
+                },
                 {"quantity": 1, "price_unit": 25.0, "discount": 0.0, "price_subtotal": 25.0, "tax_ids": self.vat15.ids},
             ],
         )
@@ -152,6 +188,15 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         late = self._feed(self._with(draft, created=T0 + 1))
         self.assertIn("stale", late.note)
         self.assertEqual(move.state, "posted")
+
+    def test_partial_payment_leaves_the_rest_due(self):
+        move = self._invoice_flow()
+        partial = self._with(load("payment_intent.succeeded"), amount=5000, amount_received=5000)
+        event = self._feed(partial)
+        self.assertEqual(event.state, "done", event.error_message)
+        self.assertEqual(move.payment_state, "partial")
+        self.assertAlmostEqual(move.amount_residual, 80.18)
+        self.assertEqual(self._bound("payment", PI).amount, 50.0)
 
     def test_invoice_before_its_customer_waits_then_applies(self):
         invoice_event = self._deliver(load("invoice.finalized"))
@@ -185,7 +230,9 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertRecordValues(
             move, [{"amount_untaxed": 3600.0, "amount_tax": 360.0, "amount_total": 3960.0, "state": "posted"}]
         )
-        self.assertRecordValues(move.invoice_line_ids, [{"quantity": 3, "price_unit": 1200.0, "tax_ids": self.jct10.ids}])
+        self.assertRecordValues(
+            move.invoice_line_ids, [{"quantity": 3, "price_unit": 1200.0, "tax_ids": self.jct10.ids}]
+        )
         event = self.env["integration.event"].search([("external_id", "=", "evt_1QbJpy04Zr8sLm0")])
         self.assertIn('"total": "3960"', event.canonical, "¥3960 is 3960 yen, not 39.60")
 
@@ -238,10 +285,12 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertFalse(self._bound("payment", PI))
 
     def test_ambiguous_customer(self):
-        self.env["res.partner"].create([
-            {"name": "Acme (old)", "email": "billing@acme-widgets.example"},
-            {"name": "Acme (duplicate)", "email": "Billing@Acme-Widgets.example"},
-        ])
+        self.env["res.partner"].create(
+            [
+                {"name": "Acme (old)", "email": "billing@acme-widgets.example"},
+                {"name": "Acme (duplicate)", "email": "Billing@Acme-Widgets.example"},
+            ]
+        )
         event = self._feed(load("customer.created"))
         self.assertEqual(event.state, "failed")
         exc = event.exception_ids
@@ -261,7 +310,9 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("error_message"))
         exceptions = self.env["integration.exception"].search([("category", "=", "payment_failed")])
         self.assertEqual(len(exceptions), 1, "one failed attempt (one charge) is one exception")
-        self.assertRecordValues(exceptions, [{"state": "new", "kind": "business", "res_model": "account.move", "res_id": move.id}])
+        self.assertRecordValues(
+            exceptions, [{"state": "new", "kind": "business", "res_model": "account.move", "res_id": move.id}]
+        )
         self.assertIn("insufficient funds", exceptions.details.lower())
         activities = partner.activity_ids
         self.assertEqual(len(activities), 1)
@@ -291,12 +342,20 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         credit_note = self._bound("refund", "re_3QbXf1Zr8sLm0Ref")
         self.assertRecordValues(
             credit_note,
-            [{"move_type": "out_refund", "state": "posted", "amount_total": 50.0, "reversed_entry_id": move.id,
-              "payment_state": "paid"}],
+            [
+                {
+                    "move_type": "out_refund",
+                    "state": "posted",
+                    "amount_total": 50.0,
+                    "reversed_entry_id": move.id,
+                    "payment_state": "paid",
+                }
+            ],
         )
         refund_payment = credit_note.matched_payment_ids
         self.assertRecordValues(
-            refund_payment, [{"payment_type": "outbound", "amount": 50.0, "journal_id": self.backend.payment_journal_id.id}]
+            refund_payment,
+            [{"payment_type": "outbound", "amount": 50.0, "journal_id": self.backend.payment_journal_id.id}],
         )
         # a second partial refund, as its own refund.created event (the charge is in the payload's refund)
         second = load("refund.created")
@@ -347,9 +406,16 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
 
     def test_every_event_twice_in_reverse_order_gives_the_same_books(self):
         names = [
-            "customer.created", "product.created", "customer.subscription.created", "invoice.created",
-            "invoice.finalized", "payment_intent.succeeded", "invoice.paid", "customer.updated",
-            "customer.subscription.updated", "charge.refunded",
+            "customer.created",
+            "product.created",
+            "customer.subscription.created",
+            "invoice.created",
+            "invoice.finalized",
+            "payment_intent.succeeded",
+            "invoice.paid",
+            "customer.updated",
+            "customer.subscription.updated",
+            "charge.refunded",
         ]
         payloads = [load(name) for name in names]
         self._feed(*reversed(payloads))
@@ -366,7 +432,15 @@ class TestStripeEvents(StripeCaseMixin, AccountTestInvoicingCommon):
         sub = self._bound("subscription", SUB)
         self.assertEqual((sub.plan_code, sub.quantity), ("price_1QbBiz01Zr8sLm0M", 3))
         move = self._bound("invoice", INV)
-        self.assertEqual(self.env["account.move"].search_count([("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]), 1)
-        self.assertEqual(self.env["account.payment"].search_count([("partner_id", "=", partner.id), ("payment_type", "=", "inbound")]), 1)
+        self.assertEqual(
+            self.env["account.move"].search_count([("move_type", "=", "out_invoice"), ("partner_id", "=", partner.id)]),
+            1,
+        )
+        self.assertEqual(
+            self.env["account.payment"].search_count(
+                [("partner_id", "=", partner.id), ("payment_type", "=", "inbound")]
+            ),
+            1,
+        )
         self.assertEqual(self.env["account.move"].search_count([("reversed_entry_id", "=", move.id)]), 1)
         self.assertEqual(move.state, "posted")

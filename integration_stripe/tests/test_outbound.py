@@ -28,16 +28,22 @@ class TestStripeOutbound(StripeCaseMixin, AccountTestInvoicingCommon):
         cls.env.user.sudo().group_ids = [Command.link(cls.env.ref("integration_base.group_integration_manager").id)]
         cls.backend = cls._create_stripe_backend()
         cls._prepare_accounting(cls.backend)
-        types = cls.env.ref("integration_base.canonical_type_customer") | cls.env.ref("integration_base.canonical_type_refund")
+        types = cls.env.ref("integration_base.canonical_type_customer") | cls.env.ref(
+            "integration_base.canonical_type_refund"
+        )
         cls.backend.outbound_type_ids = [Command.set(types.ids)]
 
     def setUp(self):
         super().setUp()
         self.api = FakeStripeApi({f"/v1/customers/{CUS}/tax_ids": []})
         self.refunds = []
-        self.api.posted[("POST", f"/v1/customers/{CUS}")] = lambda params: (200, dict(load("customer.created")["data"]["object"]))
+        self.api.posted[("POST", f"/v1/customers/{CUS}")] = lambda params: (
+            200,
+            dict(load("customer.created")["data"]["object"]),
+        )
         self.api.posted[("POST", f"/v1/customers/{CUS}/tax_ids")] = lambda params: (
-            200, {"id": "txi_1QbVatZr8sLm0", "object": "tax_id", "type": params["type"], "value": params["value"]}
+            200,
+            {"id": "txi_1QbVatZr8sLm0", "object": "tax_id", "type": params["type"], "value": params["value"]},
         )
         self.api.posted[("POST", "/v1/refunds")] = self._refund
 
@@ -49,7 +55,10 @@ class TestStripeOutbound(StripeCaseMixin, AccountTestInvoicingCommon):
             "charge": "ch_3QbXk4Zr8sLm0Chg",
             "created": int(time.time()),
             "currency": "usd",
-            "metadata": {"odoo_move_id": params["metadata[odoo_move_id]"], "odoo_credit_note": params["metadata[odoo_credit_note]"]},
+            "metadata": {
+                "odoo_move_id": params["metadata[odoo_move_id]"],
+                "odoo_credit_note": params["metadata[odoo_credit_note]"],
+            },
             "payment_intent": params.get("payment_intent"),
             "reason": None,
             "status": "succeeded",
@@ -77,7 +86,11 @@ class TestStripeOutbound(StripeCaseMixin, AccountTestInvoicingCommon):
         calls = [(method, path) for method, path, _params, _headers in self.api.calls]
         self.assertEqual(
             calls,
-            [("POST", f"/v1/customers/{CUS}"), ("GET", f"/v1/customers/{CUS}/tax_ids"), ("POST", f"/v1/customers/{CUS}/tax_ids")],
+            [
+                ("POST", f"/v1/customers/{CUS}"),
+                ("GET", f"/v1/customers/{CUS}/tax_ids"),
+                ("POST", f"/v1/customers/{CUS}/tax_ids"),
+            ],
         )
         _method, _path, params, headers = self.api.calls[0]
         self.assertEqual(params["address[line1]"], "Avenue Louise 54")

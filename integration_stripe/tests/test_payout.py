@@ -33,7 +33,10 @@ class TestStripePayout(StripeCaseMixin, AccountTestInvoicingCommon):
         super().setUp()
         # the books before the payout: invoice paid through Stripe, then partly refunded
         self._feed(
-            load("customer.created"), load("invoice.finalized"), load("payment_intent.succeeded"), load("charge.refunded")
+            load("customer.created"),
+            load("invoice.finalized"),
+            load("payment_intent.succeeded"),
+            load("charge.refunded"),
         )
         self.payment = self._bound("payment", PI)
         self.refund = self._bound("refund", "re_3QbXf1Zr8sLm0Ref")
@@ -66,7 +69,11 @@ class TestStripePayout(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertAlmostEqual(by_account[accounts["transfer"]], 76.10, msg="the net payout goes to the bank")
         self.assertAlmostEqual(by_account[accounts["fee"]], 4.08, msg="Stripe's fees are booked as an expense")
         self.assertAlmostEqual(by_account[accounts["clearing"]], -80.18)
-        lines = self._clearing_lines(self.payment) | self._clearing_lines(self.refund.matched_payment_ids) | self._clearing_lines(entry)
+        lines = (
+            self._clearing_lines(self.payment)
+            | self._clearing_lines(self.refund.matched_payment_ids)
+            | self._clearing_lines(entry)
+        )
         self.assertTrue(all(lines.mapped("reconciled")), "charge, refund, fees and payout are settled together")
         self.assertEqual(len(lines.full_reconcile_id), 1)
         self.assertFalse(self.env["integration.exception"].search([("category", "=", "reconciliation")]))
@@ -81,9 +88,16 @@ class TestStripePayout(StripeCaseMixin, AccountTestInvoicingCommon):
         wrong = copy.deepcopy(charge)
         wrong.update(id="txn_wrong", amount=13000, fee=408)  # Odoo booked 130.18 for this payment
         dispute = {
-            "id": "txn_dispute", "object": "balance_transaction", "amount": -1500, "fee": 1500, "currency": "usd",
-            "type": "adjustment", "description": "Chargeback withdrawal for ch_3QbXk4Zr8sLm0Chg",
-            "source": "dp_1QbXg1Zr8sLm0Dsp", "reporting_category": "dispute", "net": -3000,
+            "id": "txn_dispute",
+            "object": "balance_transaction",
+            "amount": -1500,
+            "fee": 1500,
+            "currency": "usd",
+            "type": "adjustment",
+            "description": "Chargeback withdrawal for ch_3QbXk4Zr8sLm0Chg",
+            "source": "dp_1QbXg1Zr8sLm0Dsp",
+            "reporting_category": "dispute",
+            "net": -3000,
         }
         self.transactions["po_2"] = [unknown, wrong, dispute, payout_txn]
         payout = load("payout.paid")

@@ -41,6 +41,34 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
             ],
         )
 
+    def test_processing_reads_the_current_object_when_configured(self):
+        """A late event carries an old copy: the object is read again from the API."""
+        self.backend.stripe_fetch_objects = "customer,invoice"
+        current = dict(load("customer.updated")["data"]["object"], name="Acme Widgets (today)")
+        invoice = load("invoice.paid")["data"]["object"]
+        api = FakeStripeApi({f"/v1/customers/{CUS}": current, f"/v1/invoices/{invoice['id']}": invoice})
+        with local_http_server(api) as server:
+            self.backend.api_url = server.url
+            # an old invoice.created (a draft) arrives before anything about its customer
+            events = self._feed(load("invoice.created"))
+        self.assertEqual(events.state, "done", events.error_message)
+        self.assertEqual(
+            api.paths(), [f"/v1/invoices/{invoice['id']}", f"/v1/customers/{CUS}"], "the invoice, then its customer"
+        )
+        self.assertEqual(api.calls[1][2].get("expand[0]"), "tax_ids")
+        self.assertEqual(self._bound("customer", CUS).name, "Acme Widgets (today)")
+        move = self._bound("invoice", invoice["id"])
+        self.assertEqual((move.state, move.payment_state), ("posted", "paid"), "the invoice as it is now: paid")
+        self.assertIn('"type": "customer"', events.canonical)
+        # without fetching, the same kind of event is taken as it is
+        self.backend.stripe_fetch_objects = ""
+        older = self._with(load("customer.created"), created=load("customer.updated")["created"] + 1)
+        with local_http_server(api) as server:
+            self.backend.api_url = server.url
+            self._feed(older)
+        self.assertEqual(self._bound("customer", CUS).name, "Acme Widgets SA")
+        self.assertEqual(len(api.calls), 2, "no API call")
+
     def test_missed_events_are_recovered_and_known_ones_skipped(self):
         received = load("customer.created")
         self._feed(received)  # this one reached the webhook
@@ -54,11 +82,15 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
             since = int(time.time()) - 30 * 86400
             stream.action_run()
             self.perform_jobs()
-        self.assertRecordValues(stream, [{"state": "idle", "pages_done": 3, "items_done": 4, "items_new": 3, "cursor": "done"}])
+        self.assertRecordValues(
+            stream, [{"state": "idle", "pages_done": 3, "items_done": 4, "items_new": 3, "cursor": "done"}]
+        )
         first = api.calls[0][2]
         self.assertEqual(first["limit"], "2")
         self.assertAlmostEqual(int(first["created[gte]"]), since, delta=5, msg="the last 30 days")
-        self.assertEqual([call[2].get("starting_after") for call in api.calls], [None, missed[0]["id"], missed[1]["id"]])
+        self.assertEqual(
+            [call[2].get("starting_after") for call in api.calls], [None, missed[0]["id"], missed[1]["id"]]
+        )
         events = self.env["integration.event"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(len(events), 4, "the event of the other mode is not taken")
         self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("error_message"))
@@ -129,8 +161,14 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("error_message"))
         self.assertEqual(
             sorted(events.mapped("event_type")),
-            ["customer.subscription.updated", "customer.updated", "customer.updated", "invoice.paid", "plan.updated",
-             "product.updated"],
+            [
+                "customer.subscription.updated",
+                "customer.updated",
+                "customer.updated",
+                "invoice.paid",
+                "plan.updated",
+                "product.updated",
+            ],
         )
         self.assertTrue(self._bound("customer", "cus_SecondZr8sLm0"))
         self.assertEqual(self._bound("product", "prod_QbPro01Zr8sLm").list_price, 49.0)
@@ -141,12 +179,13 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
 
     def test_payout_sweep_reconciles_each_paid_payout_once(self):
         self._feed(
-            load("customer.created"), load("invoice.finalized"), load("payment_intent.succeeded"), load("charge.refunded")
+            load("customer.created"),
+            load("invoice.finalized"),
+            load("payment_intent.succeeded"),
+            load("charge.refunded"),
         )
         payout = load("payout.paid")["data"]["object"]
-        api = FakeStripeApi(
-            {"/v1/payouts": [payout], "/v1/balance_transactions": load("balance_transactions")["data"]}
-        )
+        api = FakeStripeApi({"/v1/payouts": [payout], "/v1/balance_transactions": load("balance_transactions")["data"]})
         stream = self._stream("stripe_payouts")
         with local_http_server(api) as server:
             self.backend.api_url = server.url

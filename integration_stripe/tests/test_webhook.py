@@ -11,7 +11,7 @@ import time
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import OLD_SECRET, SECRET, StripeCaseMixin, load, sign
+from .common import SECRET, StripeCaseMixin, load, sign
 
 
 @tagged("post_install", "-at_install")
