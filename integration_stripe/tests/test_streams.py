@@ -69,6 +69,19 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
         self.assertEqual(self._bound("customer", CUS).name, "Acme Widgets SA")
         self.assertEqual(len(api.calls), 2, "no API call")
 
+    def test_charge_refunded_without_its_refunds_asks_for_them(self):
+        """Since API 2022-11-15 a charge does not list its refunds: they are read from /v1/refunds."""
+        self._feed(load("customer.created"), load("invoice.finalized"), load("payment_intent.succeeded"))
+        refunded = load("charge.refunded")
+        refund = refunded["data"]["object"].pop("refunds")["data"][0]
+        api = FakeStripeApi({"/v1/refunds": [refund]})
+        with local_http_server(api) as server:
+            self.backend.api_url = server.url
+            event = self._feed(refunded)
+        self.assertEqual(event.state, "done", event.error_message)
+        self.assertEqual(api.calls[0][1:3], ("/v1/refunds", {"charge": "ch_3QbXk4Zr8sLm0Chg", "limit": "100"}))
+        self.assertEqual(self._bound("refund", refund["id"]).amount_total, 50.0)
+
     def test_missed_events_are_recovered_and_known_ones_skipped(self):
         received = load("customer.created")
         self._feed(received)  # this one reached the webhook
