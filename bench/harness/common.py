@@ -245,9 +245,10 @@ class OdooServer:
         self.proc = None
         self.url = f"http://127.0.0.1:{self.http_port}"
 
-    def start(self, timeout=180):
-        with contextlib.suppress(FileNotFoundError):
-            self.logfile.unlink()
+    def start(self, timeout=180, fresh_log=True):
+        if fresh_log:
+            with contextlib.suppress(FileNotFoundError):
+                self.logfile.unlink()
         args = ["bash", str(REPO / "setup/run"), f"--addons-path={addons_path()}", f"--logfile={self.logfile}"]
         if self.log_level:
             args.append(f"--log-level={self.log_level}")
@@ -296,6 +297,24 @@ class OdooServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def supervise(self, stop, restarts):
+        """Restart Odoo when its master process exits, as systemd would.
+
+        Odoo's prefork master checks the registries at every turn of its loop
+        and exits when PostgreSQL does not answer. Meant for a thread; each
+        restart is appended to ``restarts``.
+        """
+        while not stop.is_set():
+            if self.proc and self.proc.poll() is not None:
+                code = self.proc.returncode
+                deadline = time.monotonic() + 120
+                while not self.pg.ready() and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                log(f"Odoo's master exited ({code}): restarting it, as a supervisor would")
+                restarts.append({"t": time.time(), "exit_code": code})
+                self.start(fresh_log=False)
+            stop.wait(0.5)
 
     # -- processes -------------------------------------------------------
     def children(self):
@@ -372,6 +391,9 @@ def create_backend(rpc, connector, name="Bench", **vals):
         "webhook_secret": STRIPE_SECRET if connector == "stripe" else SECRET,
         "retry_base_seconds": 2,
     }
+    if connector == "stripe":
+        # the events' objects as sent: no Stripe API here to fetch them from
+        values["stripe_fetch_objects"] = ""
     values.update(vals)
     backend_id = rpc("integration.backend", "create", values)
     reference = rpc("integration.backend", "read", [backend_id], ["reference"])[0]["reference"]

@@ -1,0 +1,388 @@
+"""Fault run: traffic with redeliveries and out-of-order events while the
+harness breaks things, then a verdict against the ground truth.
+
+* ``--events`` unique events (whole subscription lifecycles), plus
+  ``--duplicates`` of them redelivered, all shuffled; each is posted until
+  acknowledged (2xx), as Stripe does, at most ``--post-attempts`` times;
+* meanwhile: an HTTP worker is killed (SIGKILL, preferably one running a
+  job) at 30% of the posting, PostgreSQL is restarted at 60%, and another
+  worker is killed a few seconds into the drain (``--kills``, ``--pg-restarts``);
+* outbound: a second backend subscribed to ``customer`` pushes every new
+  partner to a local HTTP server that fails ``--fail-rate`` of the calls
+  (503) and answers ``--timeout-rate`` of them after the client's timeout.
+
+Verdict (exit status 0 only when every line holds):
+zero lost events (every acknowledged event stored), zero unacknowledged,
+zero duplicate partners/subscriptions/invoices/payments, every inbound and
+outbound event done or failed with an exception, every failed job visible
+as an exception, every retried item done, every outbound event delivered.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+from common import (
+    Lifecycles,
+    OdooServer,
+    PgCluster,
+    Rpc,
+    clone_db,
+    create_backend,
+    header,
+    log,
+    pick_connector,
+    save_result,
+    template_db,
+    wait_drained,
+)
+
+
+class FlakyServer:
+    """The outbound target: fails some calls, times out on some."""
+
+    def __init__(self, fail_rate, timeout_rate, delay, seed):
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.calls = []  # (idempotency key, status)
+        flaky = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                key = self.headers.get("Idempotency-Key") or self.headers.get("webhook-id") or ""
+                with flaky.lock:
+                    roll = flaky.rng.random()
+                if roll < timeout_rate:
+                    status = "timeout"
+                    time.sleep(delay)
+                elif roll < timeout_rate + fail_rate:
+                    status = 503
+                else:
+                    status = 200
+                with flaky.lock:
+                    flaky.calls.append((key, status))
+                try:
+                    code = 200 if status == "timeout" else status
+                    body = b'{"ok": true}' if code == 200 else b'{"error": "flaky"}'
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Saboteur:
+    """Kills workers and restarts PostgreSQL on a schedule, logging what it did."""
+
+    def __init__(self, server, pg, db):
+        self.server, self.pg, self.db = server, pg, db
+        self.actions = []
+
+    def kill_worker(self, label):
+        workers = self.server.http_workers()
+        busy = []
+        try:
+            busy = [r[0] for r in self.pg.query(self.db, "SELECT worker_pid FROM queue_job WHERE state = 'started'")]
+        except Exception:  # noqa: BLE001 -- the database may be restarting
+            pass
+        candidates = [pid for pid in workers if pid in busy] or workers
+        if not candidates:
+            self.actions.append({"t": time.time(), "action": label, "result": "no worker found"})
+            return
+        pid = random.choice(candidates)
+        os.kill(pid, signal.SIGKILL)
+        self.actions.append({"t": time.time(), "action": label, "pid": pid, "was_running_a_job": pid in busy})
+        log(f"FAULT {label}: SIGKILL worker {pid}{' (running a job)' if pid in busy else ''}")
+
+    def restart_pg(self, label):
+        start = time.monotonic()
+        self.pg.pg_ctl("restart")
+        self.actions.append({"t": time.time(), "action": label, "seconds": round(time.monotonic() - start, 2)})
+        log(f"FAULT {label}: PostgreSQL restarted in {time.monotonic() - start:.1f}s")
+
+
+async def post_all(url, deliveries, senders, max_attempts, progress, deadline):
+    """Post each delivery until acknowledged; returns per-event outcomes."""
+    acked, outcomes = set(), {"2xx": 0, "4xx": {}, "5xx": 0, "errors": {}, "unacknowledged": []}
+    queue = asyncio.Queue()
+    for item in deliveries:
+        queue.put_nowait(item)
+
+    async def sender(client):
+        while not queue.empty() and time.monotonic() < deadline:
+            event = queue.get_nowait()
+            for attempt in range(max_attempts):
+                try:
+                    response = await client.post(url, content=event.body, headers=event.headers(), timeout=30)
+                    status = response.status_code
+                except httpx.HTTPError as exc:
+                    status = exc.__class__.__name__
+                if isinstance(status, int) and 200 <= status < 300:
+                    outcomes["2xx"] += 1
+                    acked.add(event.event_id)
+                    break
+                if isinstance(status, int) and 400 <= status < 500:
+                    # Stripe retries any non-2xx; every event here is valid, so a 4xx
+                    # is either a bug or Odoo's 404 while the database is away
+                    outcomes["4xx"][str(status)] = outcomes["4xx"].get(str(status), 0) + 1
+                elif isinstance(status, int):
+                    outcomes["5xx"] += 1
+                else:
+                    outcomes["errors"][status] = outcomes["errors"].get(status, 0) + 1
+                await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
+            else:
+                outcomes["unacknowledged"].append(event.event_id)
+            progress[0] += 1
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=senders)) as client:
+        await asyncio.gather(*(sender(client) for _ in range(senders)))
+    return acked, outcomes
+
+
+def verify(pg, db, inbound_id, outbound_id, unique_ids, acked, run_id, lifecycles, flaky):
+    q = lambda sql, *a: pg.query(db, sql, a)  # noqa: E731
+    stored = {r[0] for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND direction = 'in'",
+                              inbound_id)}
+    like, ref_like = f"bench-{run_id}%", f"BENCH-{run_id}-%"
+    dup = {
+        "partners": q("SELECT count(*) FROM (SELECT email FROM res_partner WHERE email LIKE %s GROUP BY email "
+                      "HAVING count(*) > 1) d", like)[0][0],
+        "subscriptions": q("SELECT count(*) FROM (SELECT partner_id FROM integration_subscription s JOIN res_partner p "
+                           "ON p.id = s.partner_id WHERE p.email LIKE %s GROUP BY partner_id HAVING count(*) > 1) d",
+                           like)[0][0],
+        "invoices": q("SELECT count(*) FROM (SELECT ref FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
+                      "GROUP BY ref HAVING count(*) > 1) d", ref_like)[0][0],
+        "payments": q("SELECT count(*) FROM (SELECT ap.partner_id FROM account_payment ap JOIN res_partner p "
+                      "ON p.id = ap.partner_id WHERE p.email LIKE %s AND ap.payment_type = 'inbound' "
+                      "GROUP BY ap.partner_id HAVING count(*) > 1) d", like)[0][0],
+    }
+    counts = {
+        "partners": q("SELECT count(*) FROM res_partner WHERE email LIKE %s", like)[0][0],
+        "subscriptions": q("SELECT count(*) FROM integration_subscription s JOIN res_partner p ON p.id = s.partner_id "
+                           "WHERE p.email LIKE %s", like)[0][0],
+        "invoices": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s", ref_like)[0][0],
+        "invoices_paid": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
+                           "AND payment_state IN ('paid', 'in_payment')", ref_like)[0][0],
+        "payments": q("SELECT count(*) FROM account_payment ap JOIN res_partner p ON p.id = ap.partner_id "
+                      "WHERE p.email LIKE %s AND ap.payment_type = 'inbound'", like)[0][0],
+        "expected_each": lifecycles,
+    }
+    states_in = dict(q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state", inbound_id))
+    states_out = dict(q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
+                        outbound_id))
+    failed_without_exception = q(
+        """SELECT count(*) FROM integration_event e WHERE e.backend_id IN (%s, %s) AND e.state IN ('failed', 'dead')
+           AND NOT EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)""", inbound_id, outbound_id)[0][0]
+    retried_not_done = q("SELECT count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
+                         "AND state NOT IN ('done', 'ignored')", inbound_id, outbound_id)[0][0]
+    retried = dict(q("SELECT direction, count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
+                     "GROUP BY direction", inbound_id, outbound_id))
+    failed_jobs = q("SELECT count(*) FROM queue_job WHERE state = 'failed'")[0][0]
+    failed_jobs_without_exception = q(
+        """SELECT count(*) FROM queue_job j WHERE j.state = 'failed' AND NOT EXISTS (
+               SELECT 1 FROM integration_event_queue_job_rel r JOIN integration_exception x ON x.event_id = r.integration_event_id
+                WHERE r.queue_job_id = j.id)""")[0][0]
+    open_exceptions = dict(q("SELECT category, count(*) FROM integration_exception WHERE state IN ('new', 'in_progress') "
+                             "GROUP BY category"))
+    out_keys = {r[0] for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND state = 'done'",
+                                outbound_id)}
+    delivered = {key for key, status in flaky.calls if status == 200}
+    calls = {"total": len(flaky.calls), "503": sum(1 for _k, s in flaky.calls if s == 503),
+             "timeout": sum(1 for _k, s in flaky.calls if s == "timeout"), "200": sum(1 for _k, s in flaky.calls if s == 200)}
+    checks = {
+        "no acknowledged event lost": len(acked - stored) == 0,
+        "every event acknowledged": len(unique_ids - acked) == 0,
+        "stored once each (no extra rows)": len(stored) == len(unique_ids) and stored == unique_ids,
+        "no duplicate partner/subscription/invoice/payment": not any(dup.values()),
+        "one of each record per lifecycle": all(counts[k] == lifecycles for k in ("partners", "subscriptions", "invoices",
+                                                                                   "payments", "invoices_paid")),
+        "every inbound event done": set(states_in) <= {"done", "ignored"},
+        "every outbound event done": set(states_out) <= {"done", "ignored"},
+        "every failed item has an exception": failed_without_exception == 0 and failed_jobs_without_exception == 0,
+        "every retried item done": retried_not_done == 0,
+        "every outbound event delivered (2xx seen by the target)": out_keys <= delivered,
+        "one outbound event per partner": sum(states_out.values()) == counts["partners"],
+    }
+    return {
+        "checks": checks,
+        "lost": len(acked - stored),
+        "unacknowledged": len(unique_ids - acked),
+        "duplicates": dup,
+        "counts": counts,
+        "states_in": states_in,
+        "states_out": states_out,
+        "retried": retried,
+        "retried_not_done": retried_not_done,
+        "failed_without_exception": failed_without_exception,
+        "failed_jobs": failed_jobs,
+        "failed_jobs_without_exception": failed_jobs_without_exception,
+        "open_exceptions": open_exceptions,
+        "outbound_calls": calls,
+        "outbound_keys_delivered_more_than_once": sum(
+            1 for key in delivered if sum(1 for k, s in flaky.calls if k == key and s == 200) > 1),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1000, help="unique events (the full run: 5000)")
+    parser.add_argument("--duplicates", type=float, default=0.3, help="share of events delivered twice")
+    parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--post-attempts", type=int, default=12)
+    parser.add_argument("--kills", type=int, default=2)
+    parser.add_argument("--pg-restarts", type=int, default=1)
+    parser.add_argument("--fail-rate", type=float, default=0.3)
+    parser.add_argument("--timeout-rate", type=float, default=0.05)
+    parser.add_argument("--outbound-timeout", type=float, default=2.0, help="backend timeout of the outbound calls")
+    parser.add_argument("--max-attempts", type=int, default=12, help="backends' max_attempts")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--job-capacity", type=int, default=2)
+    parser.add_argument("--drain-timeout", type=float, default=1500)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--connector", default="auto")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    random.seed(args.seed)
+    rng = random.Random(args.seed)
+    pg = PgCluster()
+    pg.ensure()
+    template_db(pg)
+    db = clone_db(pg, "bench_fault")
+    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
+    flaky = FlakyServer(args.fail_rate, args.timeout_rate, args.outbound_timeout + 1.5, args.seed)
+    try:
+        with server, flaky:
+            connector = pick_connector(pg, db, args.connector)
+            rpc = Rpc(server.url, db)
+            inbound_id, reference = create_backend(rpc, connector, name="Fault inbound", retry_base_seconds=1,
+                                                   max_attempts=args.max_attempts)
+            customer_type = rpc("integration.canonical.type", "search", [("code", "=", "customer")])
+            outbound_id, _ref = create_backend(
+                rpc, "canonical", name="Fault outbound (flaky target)", api_url=flaky.url,
+                outbound_type_ids=[(6, 0, customer_type)], timeout=args.outbound_timeout, retry_base_seconds=1,
+                max_attempts=args.max_attempts, circuit_cooldown=5, rate_limit=0)
+            result = header("fault", args, server, connector)
+            lifecycles = Lifecycles(connector)
+            n_life = max(1, args.events // 4)
+            unique = [e for k in range(n_life) for e in lifecycles.lifecycle(k)]
+            redelivered = rng.sample(unique, int(len(unique) * args.duplicates))
+            deliveries = unique + redelivered
+            rng.shuffle(deliveries)
+            log(f"{len(unique)} unique events ({n_life} lifecycles) + {len(redelivered)} redeliveries, shuffled")
+            saboteur = Saboteur(server, pg, db)
+            progress = [0]
+            total = len(deliveries)
+            plan = []
+            if args.kills >= 1:
+                plan.append((0.3, "kill worker #1", saboteur.kill_worker))
+            if args.pg_restarts >= 1:
+                plan.append((0.6, "restart PostgreSQL", saboteur.restart_pg))
+            stop, stop_all = threading.Event(), threading.Event()
+
+            def scheduler():
+                for fraction, label, action in plan:
+                    while not stop.is_set() and progress[0] < fraction * total:
+                        time.sleep(0.2)
+                    if stop.is_set():
+                        return
+                    action(label)
+
+            thread = threading.Thread(target=scheduler, daemon=True)
+            thread.start()
+            restarts = []
+            watcher = threading.Thread(target=server.supervise, args=(stop_all, restarts), daemon=True)
+            watcher.start()
+            url = f"{server.url}/integration/webhook/{reference}"
+            start = time.monotonic()
+            acked, outcomes = asyncio.run(post_all(url, deliveries, args.senders, args.post_attempts, progress,
+                                                   deadline=start + args.drain_timeout))
+            stop.set()
+            thread.join(5)
+            posted = time.monotonic() - start
+            log(f"posted in {posted:.0f}s: {outcomes['2xx']} acknowledged, 5xx {outcomes['5xx']}, "
+                f"errors {outcomes['errors']}, 4xx {outcomes['4xx']}, unacknowledged {len(outcomes['unacknowledged'])}")
+            if args.kills >= 2:
+                time.sleep(5)
+                saboteur.kill_worker("kill worker #2 (draining)")
+            for k in range(3, args.kills + 1):
+                time.sleep(10)
+                saboteur.kill_worker(f"kill worker #{k} (draining)")
+            last = [0.0]
+
+            def report(busy, jobs):
+                if time.monotonic() - last[0] > 30:
+                    last[0] = time.monotonic()
+                    log(f"draining: {busy} events and {jobs} jobs to go")
+
+            drained = wait_drained(pg, db, args.drain_timeout, [inbound_id, outbound_id], poll=2, on_poll=report)
+            stop_all.set()
+            watcher.join(200)
+            result.update(
+                lifecycles=n_life,
+                unique_events=len(unique),
+                redeliveries=len(redelivered),
+                post_seconds=posted,
+                drained=drained is not None,
+                total_seconds=time.monotonic() - start,
+                post=outcomes | {"unacknowledged": len(outcomes["unacknowledged"])},
+                faults=saboteur.actions,
+                requeued_dead_jobs=server.log_count(r"Re-queued dead job"),
+                odoo_master_restarts=restarts,
+            )
+            unique_ids = {e.event_id for e in unique}
+            result["verify"] = verify(pg, db, inbound_id, outbound_id, unique_ids, acked, lifecycles.run, n_life, flaky)
+            result["verify"]["checks"]["backlog drained in time"] = drained is not None
+    finally:
+        if not args.keep_db:
+            pg.drop(db)
+    verdict = all(result["verify"]["checks"].values())
+    result["verdict"] = "PASS" if verdict else "FAIL"
+    save_result("fault", result)
+    v = result["verify"]
+    print(f"faults: {json.dumps([{k: a[k] for k in a if k != 't'} for a in result['faults']])}")
+    print(f"posting: {result['post']['2xx']} acknowledged deliveries, {result['post']['5xx']} 5xx and "
+          f"{sum(result['post']['errors'].values())} connection errors (retried by the sender), "
+          f"{result['post']['unacknowledged']} never acknowledged, 4xx answers {result['post']['4xx']}; "
+          f"{result['requeued_dead_jobs']} jobs re-queued after the kills; Odoo master restarted "
+          f"{len(result['odoo_master_restarts'])} time(s) by the harness")
+    print(f"records: {json.dumps(v['counts'])}; duplicates {json.dumps(v['duplicates'])}")
+    print(f"inbound {v['states_in']}, outbound {v['states_out']}, retried {v['retried']}, "
+          f"open exceptions {v['open_exceptions']}, outbound calls {v['outbound_calls']}")
+    for check, ok in v["checks"].items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    print(f"VERDICT: {result['verdict']} ({len(unique_ids)} events, {result['redeliveries']} redeliveries, "
+          f"{len(result['faults'])} faults, {result['total_seconds']:.0f}s)")
+    return 0 if verdict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
