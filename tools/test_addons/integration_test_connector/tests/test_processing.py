@@ -1,6 +1,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
@@ -12,7 +13,7 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
     def test_retryable_error_backs_off_then_dead_letters(self):
         event, created = self._ingest(self._event_payload(fail="retryable"))
         self.assertTrue(created)
-        before = datetime.now()
+        before = fields.Datetime.now()  # seconds, as the stored ETA
         self.perform_jobs()
         # max_attempts = 3: three jobs, then dead with a technical exception
         self.assertEqual(event.state, "dead")
