@@ -28,14 +28,12 @@ import random
 import re
 import sys
 import time
-from pathlib import Path
 
 import httpx
 from common import (
     REPO,
     SECRET,
     STRIPE_SECRET,
-    Event,
     Lifecycles,
     OdooServer,
     PgCluster,
@@ -52,7 +50,6 @@ from common import (
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 
 #: routes that answer anyone by design (their docstring says so): a 200
 #: without credentials is correct there, as long as it is not a 5xx
@@ -74,7 +71,10 @@ def discover_routes():
             }
             for func in [n for n in cls.body if isinstance(n, ast.FunctionDef)]:
                 for deco in func.decorator_list:
-                    if not (isinstance(deco, ast.Call) and getattr(deco.func, "attr", getattr(deco.func, "id", "")) == "route"):
+                    if not (
+                        isinstance(deco, ast.Call)
+                        and getattr(deco.func, "attr", getattr(deco.func, "id", "")) == "route"
+                    ):
                         continue
                     first = deco.args[0] if deco.args else None
                     paths = []
@@ -106,9 +106,10 @@ class Run:
     def send(self, route, case, family, method, url, body=b"", headers=None, stream=False):
         try:
             if stream:
+
                 def chunks(data=body):
                     for k in range(0, len(data), 65536):
-                        yield data[k: k + 65536]
+                        yield data[k : k + 65536]
 
                 response = self.client.request(method, url, content=chunks(), headers=headers or {})
             else:
@@ -129,21 +130,32 @@ def valid_event(connector, n):
 
 def signed_headers(connector, body, event_id="msg_bad", timestamp=None, secret=None):
     if connector == "stripe":
-        return {"Content-Type": "application/json", "Stripe-Signature": stripe_signature(secret or STRIPE_SECRET, body,
-                                                                                         timestamp)}
+        return {
+            "Content-Type": "application/json",
+            "Stripe-Signature": stripe_signature(secret or STRIPE_SECRET, body, timestamp),
+        }
     ts, sig = standard_signature(secret or SECRET, event_id, body, timestamp)
-    return {"Content-Type": "application/json", "webhook-id": event_id, "webhook-timestamp": ts, "webhook-signature": sig}
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": ts,
+        "webhook-signature": sig,
+    }
 
 
 def forged_headers(rng):
     ts = str(int(time.time()))
-    fake = "%064x" % rng.getrandbits(256)
+    fake = f"{rng.getrandbits(256):064x}"
     return {
         "Content-Type": "application/json",
         "Stripe-Signature": f"t={ts},v1={fake}",
-        "webhook-id": "msg_forged", "webhook-timestamp": ts, "webhook-signature": "v1,Zm9yZ2VkLXNpZ25hdHVyZQ==",
-        "X-HubSpot-Signature-v3": fake, "X-HubSpot-Request-Timestamp": ts + "000",
-        "X-Zendesk-Webhook-Signature": fake, "X-Zendesk-Webhook-Signature-Timestamp": ts,
+        "webhook-id": "msg_forged",
+        "webhook-timestamp": ts,
+        "webhook-signature": "v1,Zm9yZ2VkLXNpZ25hdHVyZQ==",
+        "X-HubSpot-Signature-v3": fake,
+        "X-HubSpot-Request-Timestamp": ts + "000",
+        "X-Zendesk-Webhook-Signature": fake,
+        "X-Zendesk-Webhook-Signature-Timestamp": ts,
         "Authorization": "Bearer forged-token",
     }
 
@@ -161,37 +173,119 @@ def fixed_cases(run, route, references, oversize):
         for method in {"GET", "POST", "PUT", "DELETE"} - set(methods):
             run.send(name, f"wrong method {method} ({tag})", "unauthentic", method, url, body, forged_headers(rng))
         if "POST" in methods:
-            run.send(name, f"no signature ({tag})", "unauthentic", "POST", url, body, {"Content-Type": "application/json"})
+            run.send(
+                name, f"no signature ({tag})", "unauthentic", "POST", url, body, {"Content-Type": "application/json"}
+            )
             run.send(name, f"forged signature ({tag})", "unauthentic", "POST", url, body, forged_headers(rng))
-            run.send(name, f"signed with another secret ({tag})", "unauthentic", "POST", url, body,
-                     signed_headers("stripe" if connector == "stripe" else "canonical", body, event.event_id,
-                                    secret="whsec_" + "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE="))
+            run.send(
+                name,
+                f"signed with another secret ({tag})",
+                "unauthentic",
+                "POST",
+                url,
+                body,
+                signed_headers(
+                    "stripe" if connector == "stripe" else "canonical",
+                    body,
+                    event.event_id,
+                    secret="whsec_" + "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=",
+                ),
+            )
             big = b'{"pad": "' + b"x" * oversize + b'"}'
-            run.send(name, f"oversized, Content-Length ({tag})", "unauthentic", "POST", url, big,
-                     {"Content-Type": "application/json"})
-            run.send(name, f"oversized, chunked ({tag})", "unauthentic", "POST", url, big,
-                     {"Content-Type": "application/json"}, stream=True)
+            run.send(
+                name,
+                f"oversized, Content-Length ({tag})",
+                "unauthentic",
+                "POST",
+                url,
+                big,
+                {"Content-Type": "application/json"},
+            )
+            run.send(
+                name,
+                f"oversized, chunked ({tag})",
+                "unauthentic",
+                "POST",
+                url,
+                big,
+                {"Content-Type": "application/json"},
+                stream=True,
+            )
             run.send(name, f"text/plain ({tag})", "unauthentic", "POST", url, body, {"Content-Type": "text/plain"})
-            run.send(name, f"form-encoded ({tag})", "unauthentic", "POST", url, b"a=1&b=2",
-                     {"Content-Type": "application/x-www-form-urlencoded"})
+            run.send(
+                name,
+                f"form-encoded ({tag})",
+                "unauthentic",
+                "POST",
+                url,
+                b"a=1&b=2",
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
             run.send(name, f"empty body ({tag})", "unauthentic", "POST", url, b"", {"Content-Type": "application/json"})
             if connector in ("stripe", "canonical"):
                 eid = event.event_id
-                run.send(name, f"stale signature, 1 h old ({tag})", "unauthentic", "POST", url, body,
-                         signed_headers(connector, body, eid, timestamp=time.time() - 3600))
-                run.send(name, f"signature from the future, +1 h ({tag})", "unauthentic", "POST", url, body,
-                         signed_headers(connector, body, eid, timestamp=time.time() + 3600))
+                run.send(
+                    name,
+                    f"stale signature, 1 h old ({tag})",
+                    "unauthentic",
+                    "POST",
+                    url,
+                    body,
+                    signed_headers(connector, body, eid, timestamp=time.time() - 3600),
+                )
+                run.send(
+                    name,
+                    f"signature from the future, +1 h ({tag})",
+                    "unauthentic",
+                    "POST",
+                    url,
+                    body,
+                    signed_headers(connector, body, eid, timestamp=time.time() + 3600),
+                )
                 cut = body[: len(body) // 2]
-                run.send(name, f"truncated after signing ({tag})", "unauthentic", "POST", url, cut,
-                         signed_headers(connector, body, eid))
-                run.send(name, f"signed oversized ({tag})", "unauthentic", "POST", url, big,
-                         signed_headers(connector, big, eid + "big"))
-                run.send(name, f"signed truncated JSON ({tag})", "authentic", "POST", url, cut,
-                         signed_headers(connector, cut, eid + "cut"))
-                for label, value in (("array", b"[1, 2, 3]"), ("string", b'"event"'), ("number", b"42"),
-                                     ("null", b"null"), ("not UTF-8", b'{"id": "\xff\xfe"}')):
-                    run.send(name, f"signed JSON {label} ({tag})", "authentic", "POST", url, value,
-                             signed_headers(connector, value, eid + label.replace(" ", "")))
+                run.send(
+                    name,
+                    f"truncated after signing ({tag})",
+                    "unauthentic",
+                    "POST",
+                    url,
+                    cut,
+                    signed_headers(connector, body, eid),
+                )
+                run.send(
+                    name,
+                    f"signed oversized ({tag})",
+                    "unauthentic",
+                    "POST",
+                    url,
+                    big,
+                    signed_headers(connector, big, eid + "big"),
+                )
+                run.send(
+                    name,
+                    f"signed truncated JSON ({tag})",
+                    "authentic",
+                    "POST",
+                    url,
+                    cut,
+                    signed_headers(connector, cut, eid + "cut"),
+                )
+                for label, value in (
+                    ("array", b"[1, 2, 3]"),
+                    ("string", b'"event"'),
+                    ("number", b"42"),
+                    ("null", b"null"),
+                    ("not UTF-8", b'{"id": "\xff\xfe"}'),
+                ):
+                    run.send(
+                        name,
+                        f"signed JSON {label} ({tag})",
+                        "authentic",
+                        "POST",
+                        url,
+                        value,
+                        signed_headers(connector, value, eid + label.replace(" ", "")),
+                    )
                 payload = json.loads(body)
                 for key in list(payload)[:8]:
                     for bad in (None, 123, {"x": 1}, ["x"], "", "x" * 300):
@@ -203,47 +297,106 @@ def fixed_cases(run, route, references, oversize):
                         elif connector == "stripe":
                             mutated["id"] = f"evt_bad{rng.getrandbits(40)}"
                             raw = json.dumps(mutated).encode()
-                        run.send(name, f"signed, wrong type of {key} ({tag})", "authentic", "POST", url, raw,
-                                 signed_headers(connector, raw, mid))
+                        run.send(
+                            name,
+                            f"signed, wrong type of {key} ({tag})",
+                            "authentic",
+                            "POST",
+                            url,
+                            raw,
+                            signed_headers(connector, raw, mid),
+                        )
         if "GET" in methods:
             run.send(name, f"GET without credentials ({tag})", "unauthentic", "GET", url, b"", {})
-            run.send(name, f"GET forged bearer ({tag})", "unauthentic", "GET", url + "?email=a%40b.c", b"",
-                     {"Authorization": "Bearer forged"})
-            run.send(name, f"GET odd query ({tag})", "unauthentic", "GET", url + "?email=%00%ff&x=" + "y" * 5000, b"",
-                     {"Authorization": "Basic Zm9vOmJhcg=="})
+            run.send(
+                name,
+                f"GET forged bearer ({tag})",
+                "unauthentic",
+                "GET",
+                url + "?email=a%40b.c",
+                b"",
+                {"Authorization": "Bearer forged"},
+            )
+            run.send(
+                name,
+                f"GET odd query ({tag})",
+                "unauthentic",
+                "GET",
+                url + "?email=%00%ff&x=" + "y" * 5000,
+                b"",
+                {"Authorization": "Basic Zm9vOmJhcg=="},
+            )
 
 
 def fuzz_cases(run, route, references, examples):
     path, methods = route["path"], route["methods"]
     header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
-    header_names = st.sampled_from(["Stripe-Signature", "webhook-id", "webhook-timestamp", "webhook-signature",
-                                    "Authorization", "Content-Type", "X-Correlation-ID", "X-HubSpot-Signature-v3",
-                                    "X-Zendesk-Webhook-Signature", "Accept", "Content-Encoding"])
+    header_names = st.sampled_from(
+        [
+            "Stripe-Signature",
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+            "Authorization",
+            "Content-Type",
+            "X-Correlation-ID",
+            "X-HubSpot-Signature-v3",
+            "X-Zendesk-Webhook-Signature",
+            "Accept",
+            "Content-Encoding",
+        ]
+    )
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
         lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
-        max_leaves=20)
+        max_leaves=20,
+    )
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(reference=st.sampled_from(references + ["x", "%2e%2e", "a" * 300]),
-           method=st.sampled_from(sorted(set(methods) | {"POST", "GET"})),
-           body=st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()),
-           headers=st.dictionaries(header_names, header_text, max_size=6),
-           suffix=st.sampled_from(["", "?a=1", "/", "?email=" + "e" * 100]))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        reference=st.sampled_from(references + ["x", "%2e%2e", "a" * 300]),
+        method=st.sampled_from(sorted(set(methods) | {"POST", "GET"})),
+        body=st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()),
+        headers=st.dictionaries(header_names, header_text, max_size=6),
+        suffix=st.sampled_from(["", "?a=1", "/", "?email=" + "e" * 100]),
+    )
     def unauthentic(reference, method, body, headers, suffix):
-        run.send(path, "fuzz: random body and headers", "unauthentic", method, run.url(path, reference) + suffix,
-                 body, headers)
+        run.send(
+            path,
+            "fuzz: random body and headers",
+            "unauthentic",
+            method,
+            run.url(path, reference) + suffix,
+            body,
+            headers,
+        )
 
     unauthentic()
     signable = [r for r in references if run.connector_of.get(r) in ("stripe", "canonical")]
     if "POST" not in methods or not signable:
         return
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(reference=st.sampled_from(signable), n=st.integers(0, 10**6), key=st.text(max_size=12),
-           value=json_values, drop=st.booleans(), data=st.data())
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        reference=st.sampled_from(signable),
+        n=st.integers(0, 10**6),
+        key=st.text(max_size=12),
+        value=json_values,
+        drop=st.booleans(),
+        data=st.data(),
+    )
     def authentic(reference, n, key, value, drop, data):
         connector = run.connector_of[reference]
         event = valid_event(connector, n)
@@ -261,8 +414,15 @@ def fuzz_cases(run, route, references, examples):
         if connector == "stripe" and isinstance(payload.get("id"), str):
             payload["id"] = f"evt_fz{run.rng.getrandbits(48)}"
         raw = json.dumps(payload).encode()
-        run.send(path, "fuzz: signed, mutated event", "authentic", "POST", run.url(path, reference), raw,
-                 signed_headers(connector, raw, f"msg_fz{run.rng.getrandbits(48)}"))
+        run.send(
+            path,
+            "fuzz: signed, mutated event",
+            "authentic",
+            "POST",
+            run.url(path, reference),
+            raw,
+            signed_headers(connector, raw, f"msg_fz{run.rng.getrandbits(48)}"),
+        )
 
     authentic()
 
@@ -286,8 +446,14 @@ def main():
     try:
         with server:
             rpc = Rpc(server.url, db)
-            types = [r[0] for r in pg.query(db, """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f
-                         ON f.id = s.field_id WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""")]
+            types = [
+                r[0]
+                for r in pg.query(
+                    db,
+                    """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f
+                         ON f.id = s.field_id WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""",
+                )
+            ]
             backends, connector_of = {}, {}
             for connector in types:
                 extra = {"api_key": "sk_test_bench" if connector == "stripe" else "bench-api-key-0123456789"}
@@ -307,9 +473,13 @@ def main():
                 log(f"{route['path']}: fuzzing ({args.examples} examples per family)")
                 fuzz_cases(run, route, references, args.examples)
             drained = wait_drained(pg, db, 600, poll=1)
-            stored = pg.query(db, """SELECT e.id, e.state, e.external_id,
+            stored = pg.query(
+                db,
+                """SELECT e.id, e.state, e.external_id,
                                             EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)
-                                       FROM integration_event e WHERE e.id > %s""", (before,))
+                                       FROM integration_event e WHERE e.id > %s""",
+                (before,),
+            )
             failed_jobs = pg.query(db, "SELECT count(*) FROM queue_job WHERE state = 'failed'")[0][0]
     finally:
         if not args.keep_db:
@@ -323,8 +493,14 @@ def main():
     five_hundreds = [r for r in run.results if isinstance(r["status"], int) and r["status"] >= 500]
     # httpx refuses to send some generated header values (LocalProtocolError): not sent, not judged
     transport = [r for r in run.results if not isinstance(r["status"], int) and r["status"] != "LocalProtocolError"]
-    unauth_2xx = [r for r in run.results if r["family"] == "unauthentic" and isinstance(r["status"], int)
-                  and r["status"] < 300 and r["route"] not in PUBLIC_BY_DESIGN]
+    unauth_2xx = [
+        r
+        for r in run.results
+        if r["family"] == "unauthentic"
+        and isinstance(r["status"], int)
+        and r["status"] < 300
+        and r["route"] not in PUBLIC_BY_DESIGN
+    ]
     stuck = [s for s in stored if s[1] in ("received", "queued", "processing")]
     unseen = [s for s in stored if s[1] in ("failed", "dead") and not s[3]]
     processed = [s for s in stored if s[1] == "done"]
@@ -342,8 +518,11 @@ def main():
         table=[{"route": k[0], "family": k[1], "case": k[2], "statuses": v} for k, v in sorted(table.items())],
         five_hundreds=five_hundreds[:50],
         transport_errors=transport[:50],
-        stored={"total": len(stored), "by_state": {st_: sum(1 for s in stored if s[1] == st_) for st_ in
-                                                   {s[1] for s in stored}}, "done": len(processed)},
+        stored={
+            "total": len(stored),
+            "by_state": {st_: sum(1 for s in stored if s[1] == st_) for st_ in {s[1] for s in stored}},
+            "done": len(processed),
+        },
         failed_jobs=failed_jobs,
         checks=checks,
         verdict="PASS" if all(checks.values()) else "FAIL",
@@ -352,10 +531,14 @@ def main():
     print("| route | family | case | statuses |")
     print("|---|---|---|---|")
     for row in result["table"]:
-        print(f"| {row['route']} | {row['family']} | {row['case']} | "
-              f"{', '.join(f'{k}: {v}' for k, v in sorted(row['statuses'].items()))} |")
-    print(f"{result['requests']} requests; stored by authentic malformed requests: {result['stored']}; "
-          f"failed jobs {failed_jobs}; transport errors {len(transport)}")
+        print(
+            f"| {row['route']} | {row['family']} | {row['case']} | "
+            f"{', '.join(f'{k}: {v}' for k, v in sorted(row['statuses'].items()))} |"
+        )
+    print(
+        f"{result['requests']} requests; stored by authentic malformed requests: {result['stored']}; "
+        f"failed jobs {failed_jobs}; transport errors {len(transport)}"
+    )
     for check, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")
     print(f"VERDICT: {result['verdict']}")

@@ -46,8 +46,10 @@ class Prober:
         self.phase = "idle"
 
     async def login(self, client):
-        response = await client.post(f"{self.url}/web/session/authenticate", json={
-            "jsonrpc": "2.0", "method": "call", "params": {"db": self.db, "login": "admin", "password": "admin"}})
+        response = await client.post(
+            f"{self.url}/web/session/authenticate",
+            json={"jsonrpc": "2.0", "method": "call", "params": {"db": self.db, "login": "admin", "password": "admin"}},
+        )
         response.raise_for_status()
 
     async def probe_once(self, client):
@@ -60,10 +62,20 @@ class Prober:
             else:
                 bucket["errors"] += 1
             start = time.monotonic()
-            response = await client.post(f"{self.url}/web/dataset/call_kw/res.partner/search_read", timeout=60, json={
-                "jsonrpc": "2.0", "method": "call", "params": {
-                    "model": "res.partner", "method": "search_read", "args": [[]],
-                    "kwargs": {"fields": ["name", "email"], "limit": 20, "order": "id desc"}}})
+            response = await client.post(
+                f"{self.url}/web/dataset/call_kw/res.partner/search_read",
+                timeout=60,
+                json={
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "model": "res.partner",
+                        "method": "search_read",
+                        "args": [[]],
+                        "kwargs": {"fields": ["name", "email"], "limit": 20, "order": "id desc"},
+                    },
+                },
+            )
             if response.status_code == 200 and "result" in response.json():
                 bucket["rpc"].append(time.monotonic() - start)
             else:
@@ -80,9 +92,14 @@ class Prober:
                     await asyncio.wait_for(stop.wait(), interval)
 
     def report(self):
-        return {phase: {"login": summarize(b["login"]) | {"n": len(b["login"])},
-                        "rpc": summarize(b["rpc"]) | {"n": len(b["rpc"])},
-                        "errors": b["errors"]} for phase, b in self.samples.items()}
+        return {
+            phase: {
+                "login": summarize(b["login"]) | {"n": len(b["login"])},
+                "rpc": summarize(b["rpc"]) | {"n": len(b["rpc"])},
+                "errors": b["errors"],
+            }
+            for phase, b in self.samples.items()
+        }
 
 
 def events_of(kind, lifecycles, n):
@@ -109,8 +126,15 @@ async def burst(args, server, pg, db, url, lifecycles, backend_id):
     requests_ = ((e.body, e.headers) for e in events_of(args.kind, lifecycles, args.events))
     start = time.monotonic()
     async with new_client(args.senders) as client:
-        posted = await closed_loop(client, url, requests_, args.senders, tally, timeout=args.timeout,
-                                   deadline=time.monotonic() + args.post_timeout)
+        posted = await closed_loop(
+            client,
+            url,
+            requests_,
+            args.senders,
+            tally,
+            timeout=args.timeout,
+            deadline=time.monotonic() + args.post_timeout,
+        )
     result["post"] = tally.report(posted) | {"seconds": posted}
     log(f"posted {tally.count} in {posted:.1f}s: {tally.statuses} {tally.errors}")
     prober.phase = "draining"
@@ -120,8 +144,9 @@ async def burst(args, server, pg, db, url, lifecycles, backend_id):
     def poll():
         deadline = time.monotonic() + args.drain_timeout
         while time.monotonic() < deadline:
-            rows = pg.query(db, "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
-                            (backend_id,))
+            rows = pg.query(
+                db, "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state", (backend_id,)
+            )
             states = dict(rows)
             pending = sum(v for k, v in states.items() if k in ("received", "queued", "processing"))
             jobs = pg.query(db, "SELECT count(*) FROM queue_job WHERE state IN ('pending','enqueued','started')")[0][0]
@@ -181,8 +206,13 @@ def main():
             result = header("burst", args, server, connector)
             url = f"{server.url}/integration/webhook/{reference}"
             result.update(asyncio.run(burst(args, server, pg, db, url, Lifecycles(connector), backend_id)))
-            result["event_states"] = dict(pg.query(db, "SELECT state, count(*) FROM integration_event "
-                                                       "WHERE backend_id = %s GROUP BY state", (backend_id,)))
+            result["event_states"] = dict(
+                pg.query(
+                    db,
+                    "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
+                    (backend_id,),
+                )
+            )
             result["stored"] = sum(result["event_states"].values())
             result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
     finally:
@@ -190,15 +220,21 @@ def main():
             pg.drop(db)
     save_result("burst", result)
     post = result["post"]
-    print(f"posted {post['sent']} in {fmt(post['seconds'])}s ({fmt(post['accepted_per_s'])}/s acknowledged): "
-          f"2xx {post['accepted']}, 4xx {post['4xx']}, 5xx {post['5xx']}, errors {post['errors']}; "
-          f"stored {result['stored']}; p50/p99 {fmt(post['p50_ms'])}/{fmt(post['p99_ms'])} ms")
-    print(f"backlog {result['backlog_at_post_end']} at the end of posting, drained in {fmt(result['drain_seconds'])}s "
-          f"(job capacity {args.job_capacity}); states {result['event_states']}")
+    print(
+        f"posted {post['sent']} in {fmt(post['seconds'])}s ({fmt(post['accepted_per_s'])}/s acknowledged): "
+        f"2xx {post['accepted']}, 4xx {post['4xx']}, 5xx {post['5xx']}, errors {post['errors']}; "
+        f"stored {result['stored']}; p50/p99 {fmt(post['p50_ms'])}/{fmt(post['p99_ms'])} ms"
+    )
+    print(
+        f"backlog {result['backlog_at_post_end']} at the end of posting, drained in {fmt(result['drain_seconds'])}s "
+        f"(job capacity {args.job_capacity}); states {result['event_states']}"
+    )
     for phase, row in result["interactive"].items():
-        print(f"interactive {phase:9}: /web/login p50 {fmt(row['login']['p50_ms'])} p95 {fmt(row['login']['p95_ms'])} "
-              f"max {fmt(row['login']['max_ms'])} ms | search_read p50 {fmt(row['rpc']['p50_ms'])} "
-              f"p95 {fmt(row['rpc']['p95_ms'])} max {fmt(row['rpc']['max_ms'])} ms | errors {row['errors']}")
+        print(
+            f"interactive {phase:9}: /web/login p50 {fmt(row['login']['p50_ms'])} p95 {fmt(row['login']['p95_ms'])} "
+            f"max {fmt(row['login']['max_ms'])} ms | search_read p50 {fmt(row['rpc']['p50_ms'])} "
+            f"p95 {fmt(row['rpc']['p95_ms'])} max {fmt(row['rpc']['max_ms'])} ms | errors {row['errors']}"
+        )
     if result.get("profile"):
         for frame, share in result["profile"]["inclusive"][:40]:
             print(f"  {share:5.1f}%  {frame}")

@@ -43,7 +43,10 @@ import psycopg2
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
-CACHE = Path(os.environ.get("INTEGRATION_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odoo-integration")
+CACHE = Path(
+    os.environ.get("INTEGRATION_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odoo-integration"
+)
 ODOO_VENV = Path(os.environ.get("INTEGRATION_VENV") or CACHE / "venv")
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or CACHE / "bench-results")
 # as root the cluster belongs to 'postgres', who cannot enter /root: keep it in its home
@@ -124,15 +127,30 @@ class PgCluster:
             self.datadir.mkdir(parents=True, exist_ok=True)
             if runas:
                 shutil.chown(self.datadir, "postgres")
-            subprocess.run([*runas, f"{self.bindir}/initdb", "-D", str(self.datadir), "-A", "trust", "-U", self.user],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [*runas, f"{self.bindir}/initdb", "-D", str(self.datadir), "-A", "trust", "-U", self.user],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             with open(self.datadir / "postgresql.conf", "a") as conf:
                 conf.write("\nmax_connections = 200\nshared_buffers = 512MB\n")
         self.pg_ctl("start")
 
     def pg_ctl(self, action, timeout=60):
-        cmd = [*self._runas(), f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"),
-               "-w", "-t", str(timeout), "-o", f"-k /tmp -h {PG_HOST} -p {self.port}", action]
+        cmd = [
+            *self._runas(),
+            f"{self.bindir}/pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.datadir / "server.log"),
+            "-w",
+            "-t",
+            str(timeout),
+            "-o",
+            f"-k /tmp -h {PG_HOST} -p {self.port}",
+            action,
+        ]
         if action in ("restart", "stop"):
             cmd[-1:-1] = ["-m", "fast"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=timeout + 10)
@@ -163,7 +181,11 @@ def _code_stamp():
     out = subprocess.run(
         "find integration_* -type f ! -path '*/tests/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum "
         "| sha256sum | cut -d' ' -f1",
-        shell=True, cwd=REPO, capture_output=True, text=True, check=True,
+        shell=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -200,9 +222,20 @@ def template_db(pg):
     # know the bench addons path.
     pg.drop(TEMPLATE_DB)
     subprocess.run(
-        ["bash", str(REPO / "setup/run"), f"--addons-path={addons_path()}", "-i", "integration_bench_floor",
-         "--stop-after-init", "--workers=0", "--log-level=warn"],
-        env=_run_env(pg, TEMPLATE_DB), check=True, cwd=REPO, timeout=1800,
+        [
+            "bash",
+            str(REPO / "setup/run"),
+            f"--addons-path={addons_path()}",
+            "-i",
+            "integration_bench_floor",
+            "--stop-after-init",
+            "--workers=0",
+            "--log-level=warn",
+        ],
+        env=_run_env(pg, TEMPLATE_DB),
+        check=True,
+        cwd=REPO,
+        timeout=1800,
     )
     pg.query(TEMPLATE_DB, "UPDATE ir_config_parameter SET value = 'http://127.0.0.1' WHERE key = 'web.base.url'")
     stamp_file.write_text(want)
@@ -253,9 +286,16 @@ class OdooServer:
         if self.log_level:
             args.append(f"--log-level={self.log_level}")
         env = _run_env(self.pg, self.db, self.http_port, self.gevent_port, self.workers, self.job_capacity)
+        self._stderr = open(RESULTS / f"odoo-{self.db}.stderr", "a")  # noqa: SIM115 -- the child's, for its lifetime
         log(f"starting Odoo on {self.url} (db {self.db}, {self.workers} workers, job capacity {self.job_capacity})")
-        self.proc = subprocess.Popen(args, env=env, cwd=REPO, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=open(RESULTS / f"odoo-{self.db}.stderr", "w"))
+        self.proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -357,8 +397,12 @@ class Rpc:
         self.uid = self._call("common", "login", db, login, password)
 
     def _call(self, service, method, *args):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1,
-                   "params": {"service": service, "method": method, "args": list(args)}}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {"service": service, "method": method, "args": list(args)},
+        }
         answer = self.client.post(f"{self.url}/jsonrpc", json=payload).json()
         if answer.get("error"):
             raise RuntimeError(json.dumps(answer["error"])[:2000])
@@ -369,8 +413,11 @@ class Rpc:
 
 
 def connector_types(pg, db):
-    rows = pg.query(db, """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f ON f.id = s.field_id
-                           WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""")
+    rows = pg.query(
+        db,
+        """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f ON f.id = s.field_id
+                           WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""",
+    )
     return {row[0] for row in rows}
 
 
@@ -456,8 +503,15 @@ class Lifecycles:
 
     def ids(self, n):
         tag = f"{self.run}{n:07d}"
-        return {"cus": f"cus_{tag}", "sub": f"sub_{tag}", "in": f"in_{tag}", "ch": f"ch_{tag}", "pi": f"pi_{tag}",
-                "email": f"bench-{tag}@example.com", "name": f"Bench Customer {tag}"}
+        return {
+            "cus": f"cus_{tag}",
+            "sub": f"sub_{tag}",
+            "in": f"in_{tag}",
+            "ch": f"ch_{tag}",
+            "pi": f"pi_{tag}",
+            "email": f"bench-{tag}@example.com",
+            "name": f"Bench Customer {tag}",
+        }
 
     def customer(self, n, step=0):
         return self.lifecycle(n)[0] if step == 0 else None
@@ -476,26 +530,63 @@ class Lifecycles:
         day = when[2].date().isoformat()
         messages = [
             ("customer", i["cus"], {"name": i["name"], "email": i["email"], "is_company": False}),
-            ("subscription", i["sub"], {
-                "customer_ref": i["cus"], "quantity": 1, "status": "active",
-                "plan": {"code": "pro", "name": "Pro", "amount": amount, "currency": cur,
-                         "interval": "month", "interval_count": 1},
-                "current_period_start": _iso(when[1]), "current_period_end": _iso(when[1] + timedelta(days=30)),
-            }),
-            ("invoice", i["in"], {
-                "customer_ref": i["cus"], "subscription_ref": i["sub"], "number": f"BENCH-{self.run}-{n}",
-                "status": "open", "currency": cur, "date": day, "total": amount,
-                "lines": [{"description": "Pro plan", "quantity": 1, "unit_amount": amount, "amount": amount}],
-            }),
-            ("payment", i["ch"], {
-                "customer_ref": i["cus"], "invoice_ref": i["in"], "amount": amount, "currency": cur,
-                "date": day, "status": "succeeded", "method": "card",
-            }),
+            (
+                "subscription",
+                i["sub"],
+                {
+                    "customer_ref": i["cus"],
+                    "quantity": 1,
+                    "status": "active",
+                    "plan": {
+                        "code": "pro",
+                        "name": "Pro",
+                        "amount": amount,
+                        "currency": cur,
+                        "interval": "month",
+                        "interval_count": 1,
+                    },
+                    "current_period_start": _iso(when[1]),
+                    "current_period_end": _iso(when[1] + timedelta(days=30)),
+                },
+            ),
+            (
+                "invoice",
+                i["in"],
+                {
+                    "customer_ref": i["cus"],
+                    "subscription_ref": i["sub"],
+                    "number": f"BENCH-{self.run}-{n}",
+                    "status": "open",
+                    "currency": cur,
+                    "date": day,
+                    "total": amount,
+                    "lines": [{"description": "Pro plan", "quantity": 1, "unit_amount": amount, "amount": amount}],
+                },
+            ),
+            (
+                "payment",
+                i["ch"],
+                {
+                    "customer_ref": i["cus"],
+                    "invoice_ref": i["in"],
+                    "amount": amount,
+                    "currency": cur,
+                    "date": day,
+                    "status": "succeeded",
+                    "method": "card",
+                },
+            ),
         ]
         events = []
         for k, (type_, ext, data) in enumerate(messages):
-            body = {"type": type_, "schema_version": "1.0", "source": "bench", "external_id": ext,
-                    "occurred_at": _iso(when[k]), "data": data}
+            body = {
+                "type": type_,
+                "schema_version": "1.0",
+                "source": "bench",
+                "external_id": ext,
+                "occurred_at": _iso(when[k]),
+                "data": data,
+            }
             event_id = f"msg_{self.run}_{n:07d}_{k}"
             events.append(Event(event_id, type_, json.dumps(body, separators=(",", ":")).encode(), "canonical", ext))
         return events
@@ -503,45 +594,134 @@ class Lifecycles:
     # -- Stripe events ----------------------------------------------------
     def _stripe(self, n, i, when):
         ts = [int(w.timestamp()) for w in when]
-        customer = {"id": i["cus"], "object": "customer", "name": i["name"], "email": i["email"], "created": ts[0],
-                    "currency": self.currency, "livemode": False, "metadata": {}, "address": None, "phone": None,
-                    "preferred_locales": [], "tax_exempt": "none", "invoice_prefix": i["cus"][-8:].upper()}
-        price = {"id": "price_bench_pro", "object": "price", "currency": self.currency, "unit_amount": self.amount,
-                 "recurring": {"interval": "month", "interval_count": 1}, "product": "prod_bench_pro",
-                 "nickname": "Pro", "type": "recurring", "active": True}
+        customer = {
+            "id": i["cus"],
+            "object": "customer",
+            "name": i["name"],
+            "email": i["email"],
+            "created": ts[0],
+            "currency": self.currency,
+            "livemode": False,
+            "metadata": {},
+            "address": None,
+            "phone": None,
+            "preferred_locales": [],
+            "tax_exempt": "none",
+            "invoice_prefix": i["cus"][-8:].upper(),
+        }
+        price = {
+            "id": "price_bench_pro",
+            "object": "price",
+            "currency": self.currency,
+            "unit_amount": self.amount,
+            "recurring": {"interval": "month", "interval_count": 1},
+            "product": "prod_bench_pro",
+            "nickname": "Pro",
+            "type": "recurring",
+            "active": True,
+        }
         period = {"current_period_start": ts[1], "current_period_end": ts[1] + 30 * 86400}
-        subscription = {"id": i["sub"], "object": "subscription", "customer": i["cus"], "status": "active",
-                        "created": ts[1], "start_date": ts[1], "cancel_at_period_end": False, "canceled_at": None,
-                        "trial_end": None, "currency": self.currency, "livemode": False, "metadata": {},
-                        "items": {"object": "list", "data": [{"id": f"si_{i['sub'][4:]}", "object": "subscription_item",
-                                                              "price": price, "quantity": 1, **period}]},
-                        "quantity": 1, "plan": {**price, "object": "plan", "amount": self.amount,
-                                                "interval": "month", "interval_count": 1},
-                        **period}
-        line = {"id": f"il_{i['in'][3:]}", "object": "line_item", "amount": self.amount, "currency": self.currency,
-                "description": "1 x Pro (at $20.00 / month)", "quantity": 1, "price": price, "proration": False,
-                "period": {"start": ts[1], "end": ts[1] + 30 * 86400}, "subscription": i["sub"], "tax_amounts": [],
-                "discount_amounts": []}
-        invoice = {"id": i["in"], "object": "invoice", "customer": i["cus"], "subscription": i["sub"],
-                   "number": f"BENCH-{self.run}-{n}", "status": "open", "currency": self.currency,
-                   "created": ts[2], "status_transitions": {"finalized_at": ts[2], "paid_at": None},
-                   "due_date": None, "subtotal": self.amount, "tax": None, "total": self.amount,
-                   "amount_due": self.amount, "amount_paid": 0, "amount_remaining": self.amount,
-                   "collection_method": "charge_automatically", "livemode": False, "metadata": {},
-                   "lines": {"object": "list", "data": [line], "has_more": False}, "charge": None,
-                   "payment_intent": i["pi"], "paid": False}
-        paid = dict(invoice, status="paid", paid=True, amount_paid=self.amount, amount_due=self.amount,
-                    amount_remaining=0, charge=i["ch"], status_transitions={"finalized_at": ts[2], "paid_at": ts[3]})
-        objects = [("customer.created", customer), ("customer.subscription.created", subscription),
-                   ("invoice.finalized", invoice), ("invoice.paid", paid)]
+        subscription = {
+            "id": i["sub"],
+            "object": "subscription",
+            "customer": i["cus"],
+            "status": "active",
+            "created": ts[1],
+            "start_date": ts[1],
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "trial_end": None,
+            "currency": self.currency,
+            "livemode": False,
+            "metadata": {},
+            "items": {
+                "object": "list",
+                "data": [
+                    {"id": f"si_{i['sub'][4:]}", "object": "subscription_item", "price": price, "quantity": 1, **period}
+                ],
+            },
+            "quantity": 1,
+            "plan": {**price, "object": "plan", "amount": self.amount, "interval": "month", "interval_count": 1},
+            **period,
+        }
+        line = {
+            "id": f"il_{i['in'][3:]}",
+            "object": "line_item",
+            "amount": self.amount,
+            "currency": self.currency,
+            "description": "1 x Pro (at $20.00 / month)",
+            "quantity": 1,
+            "price": price,
+            "proration": False,
+            "period": {"start": ts[1], "end": ts[1] + 30 * 86400},
+            "subscription": i["sub"],
+            "tax_amounts": [],
+            "discount_amounts": [],
+        }
+        invoice = {
+            "id": i["in"],
+            "object": "invoice",
+            "customer": i["cus"],
+            "subscription": i["sub"],
+            "number": f"BENCH-{self.run}-{n}",
+            "status": "open",
+            "currency": self.currency,
+            "created": ts[2],
+            "status_transitions": {"finalized_at": ts[2], "paid_at": None},
+            "due_date": None,
+            "subtotal": self.amount,
+            "tax": None,
+            "total": self.amount,
+            "amount_due": self.amount,
+            "amount_paid": 0,
+            "amount_remaining": self.amount,
+            "collection_method": "charge_automatically",
+            "livemode": False,
+            "metadata": {},
+            "lines": {"object": "list", "data": [line], "has_more": False},
+            "charge": None,
+            "payment_intent": i["pi"],
+            "paid": False,
+        }
+        paid = dict(
+            invoice,
+            status="paid",
+            paid=True,
+            amount_paid=self.amount,
+            amount_due=self.amount,
+            amount_remaining=0,
+            charge=i["ch"],
+            status_transitions={"finalized_at": ts[2], "paid_at": ts[3]},
+        )
+        objects = [
+            ("customer.created", customer),
+            ("customer.subscription.created", subscription),
+            ("invoice.finalized", invoice),
+            ("invoice.paid", paid),
+        ]
         events = []
         for k, (type_, obj) in enumerate(objects):
             event_id = f"evt_{self.run}{n:07d}{k}"
-            body = {"id": event_id, "object": "event", "api_version": "2024-06-20", "created": ts[k],
-                    "type": type_, "livemode": False, "pending_webhooks": 1,
-                    "request": {"id": None, "idempotency_key": None}, "data": {"object": obj}}
-            events.append(Event(event_id, type_.split(".")[0] if k < 3 else "payment",
-                                json.dumps(body, separators=(",", ":")).encode(), "stripe", obj["id"]))
+            body = {
+                "id": event_id,
+                "object": "event",
+                "api_version": "2024-06-20",
+                "created": ts[k],
+                "type": type_,
+                "livemode": False,
+                "pending_webhooks": 1,
+                "request": {"id": None, "idempotency_key": None},
+                "data": {"object": obj},
+            }
+            events.append(
+                Event(
+                    event_id,
+                    type_.split(".")[0] if k < 3 else "payment",
+                    json.dumps(body, separators=(",", ":")).encode(),
+                    "stripe",
+                    obj["id"],
+                )
+            )
         return events
 
 
@@ -660,8 +840,9 @@ async def closed_loop(client, url, requests_, concurrency, tally, timeout=30.0, 
 
 
 def new_client(max_connections=256):
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-                             timeout=30.0)
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections), timeout=30.0
+    )
 
 
 # ----------------------------------------------------------------------
@@ -690,8 +871,15 @@ def wait_drained(pg, db, timeout, backend_ids=None, poll=1.0, on_poll=None):
     args = (tuple(backend_ids),) if backend_ids else ()
     while time.monotonic() - start < timeout:
         try:
-            busy = pg.query(db, f"SELECT count(*) FROM integration_event WHERE state IN ('received', 'queued', 'processing') {where}", args)[0][0]
-            jobs = pg.query(db, "SELECT count(*) FROM queue_job WHERE state IN ('pending', 'enqueued', 'started', 'wait_dependencies')")[0][0]
+            busy = pg.query(
+                db,
+                f"SELECT count(*) FROM integration_event WHERE state IN ('received', 'queued', 'processing') {where}",
+                args,
+            )[0][0]
+            jobs = pg.query(
+                db,
+                "SELECT count(*) FROM queue_job WHERE state IN ('pending', 'enqueued', 'started', 'wait_dependencies')",
+            )[0][0]
         except psycopg2.OperationalError:
             busy = jobs = 1
         if on_poll:
@@ -704,8 +892,11 @@ def wait_drained(pg, db, timeout, backend_ids=None, poll=1.0, on_poll=None):
 
 def job_latencies(pg, db, since=None):
     """(date_done - date_created) of the done jobs of the engine's channel, seconds."""
-    rows = pg.query(db, """SELECT EXTRACT(EPOCH FROM (date_done - date_created)) FROM queue_job
-                           WHERE state = 'done' AND channel = 'root.integration'""")
+    rows = pg.query(
+        db,
+        """SELECT EXTRACT(EPOCH FROM (date_done - date_created)) FROM queue_job
+                           WHERE state = 'done' AND channel = 'root.integration'""",
+    )
     return [float(r[0]) for r in rows if r[0] is not None]
 
 
@@ -728,7 +919,9 @@ def header(name, args, server=None, connector=None):
         "job_capacity": getattr(server, "job_capacity", None),
         "connector": connector,
         "args": vars(args),
-        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "git": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),
     }
 
 
@@ -759,10 +952,25 @@ class Profiler:
         for pid in self.pids:
             out = RESULTS / f"profile-{self.name}-{pid}.txt"
             self.files.append(out)
-            self.procs.append(subprocess.Popen(
-                [str(pyspy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(self.rate),
-                 "--output", str(out), "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        str(pyspy),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--rate",
+                        str(self.rate),
+                        "--output",
+                        str(out),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         time.sleep(0.5)
         return self
 
@@ -788,8 +996,10 @@ class Profiler:
                     continue
                 count = int(count)
                 frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-                if any("select (selectors.py" in f or "accept (socket.py" in f or "sleep" in f.split(" ")[0]
-                       for f in frames[-2:]):
+                if any(
+                    "select (selectors.py" in f or "accept (socket.py" in f or "sleep" in f.split(" ")[0]
+                    for f in frames[-2:]
+                ):
                     continue  # idle worker
                 total += count
                 for frame in set(frames):
@@ -802,5 +1012,6 @@ class Profiler:
             "busy_samples": total,
             "inclusive": [(f, round(100 * c / total, 1)) for f, c in rows[:n]] if total else [],
             "self": [(f, round(100 * c / total, 1)) for f, c in sorted(leaf.items(), key=lambda kv: -kv[1])[:n]]
-            if total else [],
+            if total
+            else [],
         }

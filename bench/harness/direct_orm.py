@@ -40,9 +40,9 @@ for _i in range(_n):
             "currency_id": _usd.id,
             "journal_id": _sale.id,
             "ref": f"DIRECT-{_run}-{_i}",
-            "invoice_line_ids": [_Command.create(
-                    {"name": "Pro plan", "quantity": 1, "price_unit": 20.0, "tax_ids": [_Command.set([])]}
-                )],
+            "invoice_line_ids": [
+                _Command.create({"name": "Pro plan", "quantity": 1, "price_unit": 20.0, "tax_ids": [_Command.set([])]})
+            ],
         }
     )
     _move.action_post()

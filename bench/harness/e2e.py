@@ -67,9 +67,24 @@ def run_direct(db, n, run_id):
     conf = CACHE / f"odoo-{db}.conf"
     with open(os.path.join(os.path.dirname(__file__), "direct_orm.py")) as script:
         out = subprocess.run(
-            [str(ODOO_VENV / "bin/odoo"), "shell", "-c", str(conf), "-d", db, f"--addons-path={addons_path()}",
-             "--no-http", "--log-level=warn", "--workers=0"],
-            stdin=script, capture_output=True, text=True, env=env, timeout=3600, check=False,
+            [
+                str(ODOO_VENV / "bin/odoo"),
+                "shell",
+                "-c",
+                str(conf),
+                "-d",
+                db,
+                f"--addons-path={addons_path()}",
+                "--no-http",
+                "--log-level=warn",
+                "--workers=0",
+            ],
+            stdin=script,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=3600,
+            check=False,
         )
     for line in out.stdout.splitlines():
         if line.startswith('{"direct"'):
@@ -83,16 +98,28 @@ def check_records(pg, db, run_id, n):
     like = f"bench-{run_id}%"
     return {
         "partners": q("SELECT count(*) FROM res_partner WHERE email LIKE %s", like),
-        "duplicate_partners": q("SELECT count(*) FROM (SELECT email FROM res_partner WHERE email LIKE %s "
-                                "GROUP BY email HAVING count(*) > 1) d", like),
-        "subscriptions": q("SELECT count(*) FROM integration_subscription s JOIN res_partner p ON p.id = s.partner_id "
-                           "WHERE p.email LIKE %s", like),
-        "invoices": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s",
-                      f"BENCH-{run_id}-%"),
-        "invoices_paid": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
-                           "AND payment_state IN ('paid', 'in_payment')", f"BENCH-{run_id}-%"),
-        "payments": q("SELECT count(*) FROM account_payment ap JOIN res_partner p ON p.id = ap.partner_id "
-                      "WHERE p.email LIKE %s", like),
+        "duplicate_partners": q(
+            "SELECT count(*) FROM (SELECT email FROM res_partner WHERE email LIKE %s "
+            "GROUP BY email HAVING count(*) > 1) d",
+            like,
+        ),
+        "subscriptions": q(
+            "SELECT count(*) FROM integration_subscription s JOIN res_partner p ON p.id = s.partner_id "
+            "WHERE p.email LIKE %s",
+            like,
+        ),
+        "invoices": q(
+            "SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s", f"BENCH-{run_id}-%"
+        ),
+        "invoices_paid": q(
+            "SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
+            "AND payment_state IN ('paid', 'in_payment')",
+            f"BENCH-{run_id}-%",
+        ),
+        "payments": q(
+            "SELECT count(*) FROM account_payment ap JOIN res_partner p ON p.id = ap.partner_id WHERE p.email LIKE %s",
+            like,
+        ),
         "expected_each": n,
     }
 
@@ -103,7 +130,9 @@ def main():
     parser.add_argument("--senders", type=int, default=4, help="lifecycles posted concurrently")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--job-capacity", type=int, default=2)
-    parser.add_argument("--retry-base", type=int, default=2, help="backend retry_base_seconds (default of a backend: 30)")
+    parser.add_argument(
+        "--retry-base", type=int, default=2, help="backend retry_base_seconds (default of a backend: 30)"
+    )
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--connector", default="auto")
     parser.add_argument("--profile", action="store_true", help="py-spy the HTTP workers (they run the jobs)")
@@ -137,14 +166,23 @@ def main():
                 profiler.__exit__(None, None, None)
                 result["profile"] = profiler.top(40)
             events = args.lifecycles * 4
-            jobs = pg.query(db, """SELECT EXTRACT(EPOCH FROM (date_done - date_created)), exec_time, retry
-                                   FROM queue_job WHERE channel = 'root.integration' AND state = 'done'""")
+            jobs = pg.query(
+                db,
+                """SELECT EXTRACT(EPOCH FROM (date_done - date_created)), exec_time, retry
+                                   FROM queue_job WHERE channel = 'root.integration' AND state = 'done'""",
+            )
             latency = [float(r[0]) for r in jobs]
             exec_ms = [float(r[1]) * 1000 for r in jobs if r[1] is not None]
-            states = dict(pg.query(db, "SELECT state, count(*) FROM integration_event WHERE backend_id = %s "
-                                       "GROUP BY state", (backend_id,)))
-            retried = pg.query(db, "SELECT count(*) FROM integration_event WHERE backend_id = %s AND attempts > 1",
-                               (backend_id,))[0][0]
+            states = dict(
+                pg.query(
+                    db,
+                    "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
+                    (backend_id,),
+                )
+            )
+            retried = pg.query(
+                db, "SELECT count(*) FROM integration_event WHERE backend_id = %s AND attempts > 1", (backend_id,)
+            )[0][0]
             result.update(
                 lifecycles=args.lifecycles,
                 events=events,
@@ -170,12 +208,14 @@ def main():
         if not args.keep_db:
             pg.drop(db)
     save_result("e2e", result)
+    latency, exec_ms = result["job_latency_s"], result["job_exec_ms"]
     print(
-        f"| e2e ({result['connector']}) | {args.lifecycles} lifecycles | {fmt(result['lifecycles_per_s'], 2)} lifecycles/s "
-        f"| {fmt(result['events_per_s'], 1)} events/s | job latency p50/p95/p99 "
-        f"{fmt(result['job_latency_s']['p50'])}/{fmt(result['job_latency_s']['p95'])}/{fmt(result['job_latency_s']['p99'])} s "
-        f"| exec p50/p95 {fmt(result['job_exec_ms']['p50'], 0)}/{fmt(result['job_exec_ms']['p95'], 0)} ms "
-        f"| direct ORM {fmt(result['direct']['lifecycles_per_s'], 2)} lifecycles/s | overhead x{fmt(result['overhead_ratio'], 2)} |"
+        f"| e2e ({result['connector']}) | {args.lifecycles} lifecycles "
+        f"| {fmt(result['lifecycles_per_s'], 2)} lifecycles/s | {fmt(result['events_per_s'], 1)} events/s "
+        f"| job latency p50/p95/p99 {fmt(latency['p50'])}/{fmt(latency['p95'])}/{fmt(latency['p99'])} s "
+        f"| exec p50/p95 {fmt(exec_ms['p50'], 0)}/{fmt(exec_ms['p95'], 0)} ms "
+        f"| direct ORM {fmt(result['direct']['lifecycles_per_s'], 2)} lifecycles/s "
+        f"| overhead x{fmt(result['overhead_ratio'], 2)} |"
     )
     print("event states:", result["event_states"], "retried:", result["events_retried"])
     print("records:", json.dumps(result["records"]))

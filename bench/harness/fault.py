@@ -20,6 +20,7 @@ as an exception, every retried item done, every outbound event delivered.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -30,6 +31,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import psycopg2
 from common import (
     Lifecycles,
     OdooServer,
@@ -109,10 +111,8 @@ class Saboteur:
     def kill_worker(self, label):
         workers = self.server.http_workers()
         busy = []
-        try:
+        with contextlib.suppress(psycopg2.Error):  # the database may be restarting
             busy = [r[0] for r in self.pg.query(self.db, "SELECT worker_pid FROM queue_job WHERE state = 'started'")]
-        except Exception:  # noqa: BLE001 -- the database may be restarting
-            pass
         candidates = [pid for pid in workers if pid in busy] or workers
         if not candidates:
             self.actions.append({"t": time.time(), "action": label, "result": "no worker found"})
@@ -169,61 +169,114 @@ async def post_all(url, deliveries, senders, max_attempts, progress, deadline):
 
 def verify(pg, db, inbound_id, outbound_id, unique_ids, acked, run_id, lifecycles, flaky):
     q = lambda sql, *a: pg.query(db, sql, a)  # noqa: E731
-    stored = {r[0] for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND direction = 'in'",
-                              inbound_id)}
+    stored = {
+        r[0]
+        for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND direction = 'in'", inbound_id)
+    }
     like, ref_like = f"bench-{run_id}%", f"BENCH-{run_id}-%"
     dup = {
-        "partners": q("SELECT count(*) FROM (SELECT email FROM res_partner WHERE email LIKE %s GROUP BY email "
-                      "HAVING count(*) > 1) d", like)[0][0],
-        "subscriptions": q("SELECT count(*) FROM (SELECT partner_id FROM integration_subscription s JOIN res_partner p "
-                           "ON p.id = s.partner_id WHERE p.email LIKE %s GROUP BY partner_id HAVING count(*) > 1) d",
-                           like)[0][0],
-        "invoices": q("SELECT count(*) FROM (SELECT ref FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
-                      "GROUP BY ref HAVING count(*) > 1) d", ref_like)[0][0],
-        "payments": q("SELECT count(*) FROM (SELECT ap.partner_id FROM account_payment ap JOIN res_partner p "
-                      "ON p.id = ap.partner_id WHERE p.email LIKE %s AND ap.payment_type = 'inbound' "
-                      "GROUP BY ap.partner_id HAVING count(*) > 1) d", like)[0][0],
+        "partners": q(
+            "SELECT count(*) FROM (SELECT email FROM res_partner WHERE email LIKE %s GROUP BY email "
+            "HAVING count(*) > 1) d",
+            like,
+        )[0][0],
+        "subscriptions": q(
+            "SELECT count(*) FROM (SELECT partner_id FROM integration_subscription s JOIN res_partner p "
+            "ON p.id = s.partner_id WHERE p.email LIKE %s GROUP BY partner_id HAVING count(*) > 1) d",
+            like,
+        )[0][0],
+        "invoices": q(
+            "SELECT count(*) FROM (SELECT ref FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
+            "GROUP BY ref HAVING count(*) > 1) d",
+            ref_like,
+        )[0][0],
+        "payments": q(
+            "SELECT count(*) FROM (SELECT ap.partner_id FROM account_payment ap JOIN res_partner p "
+            "ON p.id = ap.partner_id WHERE p.email LIKE %s AND ap.payment_type = 'inbound' "
+            "GROUP BY ap.partner_id HAVING count(*) > 1) d",
+            like,
+        )[0][0],
     }
     counts = {
         "partners": q("SELECT count(*) FROM res_partner WHERE email LIKE %s", like)[0][0],
-        "subscriptions": q("SELECT count(*) FROM integration_subscription s JOIN res_partner p ON p.id = s.partner_id "
-                           "WHERE p.email LIKE %s", like)[0][0],
-        "invoices": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s", ref_like)[0][0],
-        "invoices_paid": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
-                           "AND payment_state IN ('paid', 'in_payment')", ref_like)[0][0],
-        "payments": q("SELECT count(*) FROM account_payment ap JOIN res_partner p ON p.id = ap.partner_id "
-                      "WHERE p.email LIKE %s AND ap.payment_type = 'inbound'", like)[0][0],
+        "subscriptions": q(
+            "SELECT count(*) FROM integration_subscription s JOIN res_partner p ON p.id = s.partner_id "
+            "WHERE p.email LIKE %s",
+            like,
+        )[0][0],
+        "invoices": q("SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s", ref_like)[0][
+            0
+        ],
+        "invoices_paid": q(
+            "SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND ref LIKE %s "
+            "AND payment_state IN ('paid', 'in_payment')",
+            ref_like,
+        )[0][0],
+        "payments": q(
+            "SELECT count(*) FROM account_payment ap JOIN res_partner p ON p.id = ap.partner_id "
+            "WHERE p.email LIKE %s AND ap.payment_type = 'inbound'",
+            like,
+        )[0][0],
         "expected_each": lifecycles,
     }
-    states_in = dict(q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state", inbound_id))
-    states_out = dict(q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
-                        outbound_id))
+    states_in = dict(
+        q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state", inbound_id)
+    )
+    states_out = dict(
+        q("SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state", outbound_id)
+    )
     failed_without_exception = q(
         """SELECT count(*) FROM integration_event e WHERE e.backend_id IN (%s, %s) AND e.state IN ('failed', 'dead')
-           AND NOT EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)""", inbound_id, outbound_id)[0][0]
-    retried_not_done = q("SELECT count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
-                         "AND state NOT IN ('done', 'ignored')", inbound_id, outbound_id)[0][0]
-    retried = dict(q("SELECT direction, count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
-                     "GROUP BY direction", inbound_id, outbound_id))
+           AND NOT EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)""",
+        inbound_id,
+        outbound_id,
+    )[0][0]
+    retried_not_done = q(
+        "SELECT count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
+        "AND state NOT IN ('done', 'ignored')",
+        inbound_id,
+        outbound_id,
+    )[0][0]
+    retried = dict(
+        q(
+            "SELECT direction, count(*) FROM integration_event WHERE backend_id IN (%s, %s) AND attempts > 1 "
+            "GROUP BY direction",
+            inbound_id,
+            outbound_id,
+        )
+    )
     failed_jobs = q("SELECT count(*) FROM queue_job WHERE state = 'failed'")[0][0]
     failed_jobs_without_exception = q(
         """SELECT count(*) FROM queue_job j WHERE j.state = 'failed' AND NOT EXISTS (
-               SELECT 1 FROM integration_event_queue_job_rel r JOIN integration_exception x ON x.event_id = r.integration_event_id
-                WHERE r.queue_job_id = j.id)""")[0][0]
-    open_exceptions = dict(q("SELECT category, count(*) FROM integration_exception WHERE state IN ('new', 'in_progress') "
-                             "GROUP BY category"))
-    out_keys = {r[0] for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND state = 'done'",
-                                outbound_id)}
+               SELECT 1 FROM integration_event_queue_job_rel r
+                 JOIN integration_exception x ON x.event_id = r.integration_event_id
+                WHERE r.queue_job_id = j.id)"""
+    )[0][0]
+    open_exceptions = dict(
+        q(
+            "SELECT category, count(*) FROM integration_exception WHERE state IN ('new', 'in_progress') "
+            "GROUP BY category"
+        )
+    )
+    out_keys = {
+        r[0]
+        for r in q("SELECT external_id FROM integration_event WHERE backend_id = %s AND state = 'done'", outbound_id)
+    }
     delivered = {key for key, status in flaky.calls if status == 200}
-    calls = {"total": len(flaky.calls), "503": sum(1 for _k, s in flaky.calls if s == 503),
-             "timeout": sum(1 for _k, s in flaky.calls if s == "timeout"), "200": sum(1 for _k, s in flaky.calls if s == 200)}
+    calls = {
+        "total": len(flaky.calls),
+        "503": sum(1 for _k, s in flaky.calls if s == 503),
+        "timeout": sum(1 for _k, s in flaky.calls if s == "timeout"),
+        "200": sum(1 for _k, s in flaky.calls if s == 200),
+    }
     checks = {
         "no acknowledged event lost": len(acked - stored) == 0,
         "every event acknowledged": len(unique_ids - acked) == 0,
         "stored once each (no extra rows)": len(stored) == len(unique_ids) and stored == unique_ids,
         "no duplicate partner/subscription/invoice/payment": not any(dup.values()),
-        "one of each record per lifecycle": all(counts[k] == lifecycles for k in ("partners", "subscriptions", "invoices",
-                                                                                   "payments", "invoices_paid")),
+        "one of each record per lifecycle": all(
+            counts[k] == lifecycles for k in ("partners", "subscriptions", "invoices", "payments", "invoices_paid")
+        ),
         "every inbound event done": set(states_in) <= {"done", "ignored"},
         "every outbound event done": set(states_out) <= {"done", "ignored"},
         "every failed item has an exception": failed_without_exception == 0 and failed_jobs_without_exception == 0,
@@ -247,7 +300,8 @@ def verify(pg, db, inbound_id, outbound_id, unique_ids, acked, run_id, lifecycle
         "open_exceptions": open_exceptions,
         "outbound_calls": calls,
         "outbound_keys_delivered_more_than_once": sum(
-            1 for key in delivered if sum(1 for k, s in flaky.calls if k == key and s == 200) > 1),
+            1 for key in delivered if sum(1 for k, s in flaky.calls if k == key and s == 200) > 1
+        ),
     }
 
 
@@ -283,13 +337,22 @@ def main():
         with server, flaky:
             connector = pick_connector(pg, db, args.connector)
             rpc = Rpc(server.url, db)
-            inbound_id, reference = create_backend(rpc, connector, name="Fault inbound", retry_base_seconds=1,
-                                                   max_attempts=args.max_attempts)
+            inbound_id, reference = create_backend(
+                rpc, connector, name="Fault inbound", retry_base_seconds=1, max_attempts=args.max_attempts
+            )
             customer_type = rpc("integration.canonical.type", "search", [("code", "=", "customer")])
             outbound_id, _ref = create_backend(
-                rpc, "canonical", name="Fault outbound (flaky target)", api_url=flaky.url,
-                outbound_type_ids=[(6, 0, customer_type)], timeout=args.outbound_timeout, retry_base_seconds=1,
-                max_attempts=args.max_attempts, circuit_cooldown=5, rate_limit=0)
+                rpc,
+                "canonical",
+                name="Fault outbound (flaky target)",
+                api_url=flaky.url,
+                outbound_type_ids=[(6, 0, customer_type)],
+                timeout=args.outbound_timeout,
+                retry_base_seconds=1,
+                max_attempts=args.max_attempts,
+                circuit_cooldown=5,
+                rate_limit=0,
+            )
             result = header("fault", args, server, connector)
             lifecycles = Lifecycles(connector)
             n_life = max(1, args.events // 4)
@@ -323,13 +386,18 @@ def main():
             watcher.start()
             url = f"{server.url}/integration/webhook/{reference}"
             start = time.monotonic()
-            acked, outcomes = asyncio.run(post_all(url, deliveries, args.senders, args.post_attempts, progress,
-                                                   deadline=start + args.drain_timeout))
+            acked, outcomes = asyncio.run(
+                post_all(
+                    url, deliveries, args.senders, args.post_attempts, progress, deadline=start + args.drain_timeout
+                )
+            )
             stop.set()
             thread.join(5)
             posted = time.monotonic() - start
-            log(f"posted in {posted:.0f}s: {outcomes['2xx']} acknowledged, 5xx {outcomes['5xx']}, "
-                f"errors {outcomes['errors']}, 4xx {outcomes['4xx']}, unacknowledged {len(outcomes['unacknowledged'])}")
+            log(
+                f"posted in {posted:.0f}s: {outcomes['2xx']} acknowledged, 5xx {outcomes['5xx']}, "
+                f"errors {outcomes['errors']}, 4xx {outcomes['4xx']}, unacknowledged {len(outcomes['unacknowledged'])}"
+            )
             if args.kills >= 2:
                 time.sleep(5)
                 saboteur.kill_worker("kill worker #2 (draining)")
@@ -369,18 +437,24 @@ def main():
     save_result("fault", result)
     v = result["verify"]
     print(f"faults: {json.dumps([{k: a[k] for k in a if k != 't'} for a in result['faults']])}")
-    print(f"posting: {result['post']['2xx']} acknowledged deliveries, {result['post']['5xx']} 5xx and "
-          f"{sum(result['post']['errors'].values())} connection errors (retried by the sender), "
-          f"{result['post']['unacknowledged']} never acknowledged, 4xx answers {result['post']['4xx']}; "
-          f"{result['requeued_dead_jobs']} jobs re-queued after the kills; Odoo master restarted "
-          f"{len(result['odoo_master_restarts'])} time(s) by the harness")
+    print(
+        f"posting: {result['post']['2xx']} acknowledged deliveries, {result['post']['5xx']} 5xx and "
+        f"{sum(result['post']['errors'].values())} connection errors (retried by the sender), "
+        f"{result['post']['unacknowledged']} never acknowledged, 4xx answers {result['post']['4xx']}; "
+        f"{result['requeued_dead_jobs']} jobs re-queued after the kills; Odoo master restarted "
+        f"{len(result['odoo_master_restarts'])} time(s) by the harness"
+    )
     print(f"records: {json.dumps(v['counts'])}; duplicates {json.dumps(v['duplicates'])}")
-    print(f"inbound {v['states_in']}, outbound {v['states_out']}, retried {v['retried']}, "
-          f"open exceptions {v['open_exceptions']}, outbound calls {v['outbound_calls']}")
+    print(
+        f"inbound {v['states_in']}, outbound {v['states_out']}, retried {v['retried']}, "
+        f"open exceptions {v['open_exceptions']}, outbound calls {v['outbound_calls']}"
+    )
     for check, ok in v["checks"].items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")
-    print(f"VERDICT: {result['verdict']} ({len(unique_ids)} events, {result['redeliveries']} redeliveries, "
-          f"{len(result['faults'])} faults, {result['total_seconds']:.0f}s)")
+    print(
+        f"VERDICT: {result['verdict']} ({len(unique_ids)} events, {result['redeliveries']} redeliveries, "
+        f"{len(result['faults'])} faults, {result['total_seconds']:.0f}s)"
+    )
     return 0 if verdict else 1
 
 

@@ -24,6 +24,7 @@ from common import (
     PgCluster,
     Profiler,
     Rpc,
+    Tally,
     clone_db,
     closed_loop,
     create_backend,
@@ -36,7 +37,6 @@ from common import (
     pick_connector,
     save_result,
     template_db,
-    Tally,
 )
 
 TARGETS = ("floor", "webhook", "peer")
@@ -59,21 +59,30 @@ async def measure(args, server, urls, lifecycles):
         # warm up every worker's caches (registry, routing, templates)
         for target in TARGETS:
             tally = Tally()
-            await closed_loop(client, urls[target], itertools.islice(requests_for(target, lifecycles, counter), 40),
-                              4, tally)
+            await closed_loop(
+                client, urls[target], itertools.islice(requests_for(target, lifecycles, counter), 40), 4, tally
+            )
             log(f"warm-up {target}: {tally.statuses} {tally.errors}")
         for rate in args.rates:
             for target in TARGETS:
                 tally = Tally()
                 count = int(rate * args.step_seconds)
-                elapsed = await open_loop(client, urls[target],
-                                          itertools.islice(requests_for(target, lifecycles, counter), count),
-                                          rate, tally, max_in_flight=args.max_in_flight, timeout=args.timeout)
+                elapsed = await open_loop(
+                    client,
+                    urls[target],
+                    itertools.islice(requests_for(target, lifecycles, counter), count),
+                    rate,
+                    tally,
+                    max_in_flight=args.max_in_flight,
+                    timeout=args.timeout,
+                )
                 row = {"target": target, "offered_per_s": rate, "seconds": elapsed, **tally.report(elapsed)}
                 results["steps"].append(row)
-                log(f"{target:8} {rate:5}/s  accepted {row['accepted_per_s']:7.1f}/s  p50 {fmt(row['p50_ms'])} "
+                log(
+                    f"{target:8} {rate:5}/s  accepted {row['accepted_per_s']:7.1f}/s  p50 {fmt(row['p50_ms'])} "
                     f"p95 {fmt(row['p95_ms'])} p99 {fmt(row['p99_ms'])} ms  4xx {row['4xx']} 5xx {row['5xx']} "
-                    f"errors {row['errors']}")
+                    f"errors {row['errors']}"
+                )
                 await asyncio.sleep(args.pause)
         for target in TARGETS:
             tally = Tally()
@@ -82,14 +91,21 @@ async def measure(args, server, urls, lifecycles):
             pids = server.http_workers() if profile else []
             with Profiler(pids, f"ingest-{target}") if profile else _null() as prof:
                 loop = asyncio.get_running_loop()
-                elapsed = await closed_loop(client, urls[target],
-                                            itertools.islice(requests_for(target, lifecycles, counter), count),
-                                            args.concurrency, tally, timeout=args.timeout,
-                                            deadline=loop.time() + args.step_seconds)
+                elapsed = await closed_loop(
+                    client,
+                    urls[target],
+                    itertools.islice(requests_for(target, lifecycles, counter), count),
+                    args.concurrency,
+                    tally,
+                    timeout=args.timeout,
+                    deadline=loop.time() + args.step_seconds,
+                )
             row = {"target": target, "concurrency": args.concurrency, "seconds": elapsed, **tally.report(elapsed)}
             results["peak"][target] = row
-            log(f"{target:8} peak ({args.concurrency} senders): {row['accepted_per_s']:7.1f}/s p50 {fmt(row['p50_ms'])} "
-                f"p99 {fmt(row['p99_ms'])} ms 5xx {row['5xx']} errors {row['errors']}")
+            log(
+                f"{target:8} peak ({args.concurrency} senders): {row['accepted_per_s']:7.1f}/s "
+                f"p50 {fmt(row['p50_ms'])} p99 {fmt(row['p99_ms'])} ms 5xx {row['5xx']} errors {row['errors']}"
+            )
             if profile:
                 results["profile_webhook"] = prof.top(30)
             await asyncio.sleep(args.pause)
@@ -105,22 +121,32 @@ class _null:
 
 
 def table(result):
-    lines = ["| target | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| target | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in result["steps"]:
-        lines.append(f"| {row['target']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} | "
-                     f"{fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | "
-                     f"{sum(row['errors'].values())} |")
+        lines.append(
+            f"| {row['target']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} | "
+            f"{fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | "
+            f"{sum(row['errors'].values())} |"
+        )
     for target, row in result["peak"].items():
-        lines.append(f"| {target} (peak, {row['concurrency']} senders) | - | {fmt(row['accepted_per_s'])} | "
-                     f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | "
-                     f"{row['5xx']} | {sum(row['errors'].values())} |")
+        lines.append(
+            f"| {target} (peak, {row['concurrency']} senders) | - | {fmt(row['accepted_per_s'])} | "
+            f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | "
+            f"{row['5xx']} | {sum(row['errors'].values())} |"
+        )
     return "\n".join(lines)
 
 
 def ratios(result):
     peak = result["peak"]
-    low = {row["target"]: row for row in result["steps"] if row["offered_per_s"] == min(r["offered_per_s"] for r in result["steps"])}
+    low = {
+        row["target"]: row
+        for row in result["steps"]
+        if row["offered_per_s"] == min(r["offered_per_s"] for r in result["steps"])
+    }
 
     def div(a, b):
         return a / b if a and b else None

@@ -14,8 +14,8 @@ with a customer binding each, as after months of traffic), analyzed, and then:
 """
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import itertools
 import sys
 import time
@@ -48,8 +48,11 @@ SEED_PAYLOAD = (
 
 def seed(pg, db, backend_id, start, stop, batch=100_000):
     """Stored events ``start..stop-1`` (done) and one customer binding each."""
-    company, partner = pg.query(db, "SELECT company_id, (SELECT partner_id FROM res_company LIMIT 1) "
-                                    "FROM integration_backend WHERE id = %s", (backend_id,))[0]
+    company, partner = pg.query(
+        db,
+        "SELECT company_id, (SELECT partner_id FROM res_company LIMIT 1) FROM integration_backend WHERE id = %s",
+        (backend_id,),
+    )[0]
     for low in range(start, stop, batch):
         high = min(stop, low + batch)
         t0 = time.monotonic()
@@ -103,25 +106,43 @@ def measure(args, pg, db, server, url, backend_id, lifecycles, size, offset):
     drained = wait_drained(pg, db, args.drain_timeout, [backend_id], poll=0.5)
     # from the first post to the last event applied (the runner works during the posting too)
     row["process_seconds"] = time.monotonic() - t0 if drained is not None else None
-    exec_ms = [float(r[0]) * 1000 for r in pg.query(db, "SELECT exec_time FROM queue_job WHERE id > %s AND state = 'done'",
-                                                    (jobs_before,)) if r[0] is not None]
+    exec_ms = [
+        float(r[0]) * 1000
+        for r in pg.query(db, "SELECT exec_time FROM queue_job WHERE id > %s AND state = 'done'", (jobs_before,))
+        if r[0] is not None
+    ]
     row["job_exec_ms"] = {"p50": percentile(exec_ms, 50), "p95": percentile(exec_ms, 95), "n": len(exec_ms)}
     # redeliveries of stored events: the dedup path
     redelivered = fresh[: args.events // 2]
     row["duplicates"] = asyncio.run(ingest(url, redelivered, args.senders))
     # the lookups, in PostgreSQL
     row["lookup_ms"] = {
-        "dedup_conflict": explain_ms(pg, db, "SELECT id FROM integration_event WHERE backend_id = %s AND direction = 'in' "
-                                             "AND external_id = %s", (backend_id, f"seed_evt_{size // 2}")),
-        "binding_find": explain_ms(pg, db, "SELECT id FROM integration_binding WHERE backend_id = %s AND canonical_type = "
-                                           "'customer' AND external_id = %s", (backend_id, f"seed_cus_{size // 2}")),
-        "queued_scan": explain_ms(pg, db, "SELECT id FROM integration_event WHERE state IN ('queued', 'failed', 'dead') "
-                                          "AND next_retry_at < now()", ()),
+        "dedup_conflict": explain_ms(
+            pg,
+            db,
+            "SELECT id FROM integration_event WHERE backend_id = %s AND direction = 'in' AND external_id = %s",
+            (backend_id, f"seed_evt_{size // 2}"),
+        ),
+        "binding_find": explain_ms(
+            pg,
+            db,
+            "SELECT id FROM integration_binding WHERE backend_id = %s AND canonical_type = "
+            "'customer' AND external_id = %s",
+            (backend_id, f"seed_cus_{size // 2}"),
+        ),
+        "queued_scan": explain_ms(
+            pg,
+            db,
+            "SELECT id FROM integration_event WHERE state IN ('queued', 'failed', 'dead') AND next_retry_at < now()",
+            (),
+        ),
     }
     row["worker_peak_rss_mib"] = max((server.peak_rss_mib(p) or 0) for p in server.http_workers())
-    log(f"{size:,} stored: ingest {fmt(row['ingest']['accepted_per_s'])}/s p50 {fmt(row['ingest']['p50_ms'])} ms, "
+    log(
+        f"{size:,} stored: ingest {fmt(row['ingest']['accepted_per_s'])}/s p50 {fmt(row['ingest']['p50_ms'])} ms, "
         f"processing {fmt(row['process_seconds'])}s, duplicates p50 {fmt(row['duplicates']['p50_ms'])} ms, "
-        f"lookups {row['lookup_ms']}")
+        f"lookups {row['lookup_ms']}"
+    )
     return row
 
 
@@ -167,15 +188,19 @@ def main():
         if not args.keep_db:
             pg.drop(db)
     save_result("scale", result)
-    print("| stored events | ingest/s | p50 ms | p99 ms | 5xx | processing s | job exec p50 ms | duplicate p50 ms "
-          "| dedup lookup ms | binding lookup ms | worker peak RSS MiB |")
+    print(
+        "| stored events | ingest/s | p50 ms | p99 ms | 5xx | processing s | job exec p50 ms | duplicate p50 ms "
+        "| dedup lookup ms | binding lookup ms | worker peak RSS MiB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, row in rows.items():
-        print(f"| {row['stored']:,} | {fmt(row['ingest']['accepted_per_s'])} | {fmt(row['ingest']['p50_ms'])} | "
-              f"{fmt(row['ingest']['p99_ms'])} | {row['ingest']['5xx']} | {fmt(row['process_seconds'])} | "
-              f"{fmt(row['job_exec_ms']['p50'], 0)} | {fmt(row['duplicates']['p50_ms'])} | "
-              f"{fmt(row['lookup_ms']['dedup_conflict'], 3)} | {fmt(row['lookup_ms']['binding_find'], 3)} | "
-              f"{fmt(row['worker_peak_rss_mib'], 0)} |")
+    for row in rows.values():
+        print(
+            f"| {row['stored']:,} | {fmt(row['ingest']['accepted_per_s'])} | {fmt(row['ingest']['p50_ms'])} | "
+            f"{fmt(row['ingest']['p99_ms'])} | {row['ingest']['5xx']} | {fmt(row['process_seconds'])} | "
+            f"{fmt(row['job_exec_ms']['p50'], 0)} | {fmt(row['duplicates']['p50_ms'])} | "
+            f"{fmt(row['lookup_ms']['dedup_conflict'], 3)} | {fmt(row['lookup_ms']['binding_find'], 3)} | "
+            f"{fmt(row['worker_peak_rss_mib'], 0)} |"
+        )
     return 0
 
 

@@ -1,0 +1,180 @@
+"""The README's benchmark table, from the latest JSON result of each benchmark.
+
+``bash bench/run table`` prints it; ``--write README.md`` replaces what
+stands between the ``<!-- bench:begin -->`` and ``<!-- bench:end -->``
+markers of that file.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from common import RESULTS, fmt
+
+
+def load(name):
+    path = RESULTS / f"{name}-latest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine(result):
+    m = result["machine"]
+    return (
+        f"{result['date'][:16].replace('T', ' ')} UTC, {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, "
+        f"{result['workers']} HTTP workers, job capacity {result['job_capacity']}, connector {result['connector']}, "
+        f"git {result.get('git') or '?'}"
+    )
+
+
+def render():
+    out = []
+    ingest = load("ingest")
+    if ingest:
+        r = ingest["ratios"]
+        out += [
+            f"**Ingest** ({machine(ingest)}; job runner off, the route alone)",
+            "",
+            "| target | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in ingest["steps"]:
+            out.append(
+                f"| {row['target']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} "
+                f"| {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | "
+                f"{sum(row['errors'].values())} |"
+            )
+        for target, row in ingest["peak"].items():
+            out.append(
+                f"| **{target}, peak** ({row['concurrency']} senders) | - | **{fmt(row['accepted_per_s'])}** | "
+                f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | "
+                f"{row['5xx']} | {sum(row['errors'].values())} |"
+            )
+        out += [
+            "",
+            f"Webhook route / floor: peak throughput x{fmt(r['peak_webhook_over_floor'], 2)}, "
+            f"p50 at the lowest rate x{fmt(r['p50_webhook_over_floor'], 2)}. "
+            f"Webhook route / automation-rule peer: peak throughput x{fmt(r['peak_webhook_over_peer'], 2)}, "
+            f"p50 x{fmt(r['p50_webhook_over_peer'], 2)}.",
+            "",
+        ]
+    e2e = load("e2e")
+    if e2e:
+        rec = e2e["records"]
+        out += [
+            f"**End to end** ({machine(e2e)})",
+            "",
+            "| lifecycles | lifecycles/s | events/s | job latency p50 / p95 / p99 s | job exec p50 / p95 ms "
+            "| direct ORM lifecycles/s | middleware / direct time | records (each expected "
+            f"{rec['expected_each']}) |",
+            "|---:|---:|---:|---|---|---:|---:|---|",
+            f"| {e2e['lifecycles']} | {fmt(e2e['lifecycles_per_s'], 2)} | {fmt(e2e['events_per_s'])} | "
+            f"{fmt(e2e['job_latency_s']['p50'])} / {fmt(e2e['job_latency_s']['p95'])} / "
+            f"{fmt(e2e['job_latency_s']['p99'])} | {fmt(e2e['job_exec_ms']['p50'], 0)} / "
+            f"{fmt(e2e['job_exec_ms']['p95'], 0)} | {fmt(e2e['direct']['lifecycles_per_s'], 2)} | "
+            f"x{fmt(e2e['overhead_ratio'], 2)} | partners {rec['partners']}, invoices {rec['invoices']} "
+            f"({rec['invoices_paid']} paid), payments {rec['payments']}, duplicates {rec['duplicate_partners']} |",
+            "",
+            f"Events: {e2e['event_states']}, retried {e2e['events_retried']}.",
+            "",
+        ]
+    burst = load("burst")
+    if burst:
+        p = burst["post"]
+        out += [
+            f"**Burst and backlog** ({machine(burst)})",
+            "",
+            "| events | posted in s | acknowledged | 4xx | 5xx | timeouts/errors | post p50 / p99 ms | backlog "
+            "after posting | drained in s |",
+            "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+            f"| {p['sent']} | {fmt(p['seconds'])} | {p['accepted']} | {p['4xx']} | {p['5xx']} | "
+            f"{sum(p['errors'].values())} | {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | "
+            f"{burst['backlog_at_post_end']} | {fmt(burst['drain_seconds'])} |",
+            "",
+            "| Odoo for a person | /web/login p50 / p95 / max ms | search_read p50 / p95 / max ms |",
+            "|---|---|---|",
+        ]
+        for phase, row in burst["interactive"].items():
+            out.append(
+                f"| {phase} | {fmt(row['login']['p50_ms'])} / {fmt(row['login']['p95_ms'])} / "
+                f"{fmt(row['login']['max_ms'])} | {fmt(row['rpc']['p50_ms'])} / {fmt(row['rpc']['p95_ms'])} / "
+                f"{fmt(row['rpc']['max_ms'])} |"
+            )
+        out.append("")
+    scale = load("scale")
+    if scale:
+        out += [
+            f"**Scale** ({machine(scale)})",
+            "",
+            "| stored events | ingest/s | p50 / p99 ms | 5xx | post + apply s | job exec p50 ms | duplicate p50 ms "
+            "| dedup lookup ms | binding lookup ms | worker peak RSS MiB |",
+            "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in scale["sizes"].values():
+            out.append(
+                f"| {row['stored']:,} | {fmt(row['ingest']['accepted_per_s'])} | {fmt(row['ingest']['p50_ms'])} / "
+                f"{fmt(row['ingest']['p99_ms'])} | {row['ingest']['5xx']} | {fmt(row['process_seconds'])} | "
+                f"{fmt(row['job_exec_ms']['p50'], 0)} | {fmt(row['duplicates']['p50_ms'])} | "
+                f"{fmt(row['lookup_ms']['dedup_conflict'], 3)} | {fmt(row['lookup_ms']['binding_find'], 3)} | "
+                f"{fmt(row['worker_peak_rss_mib'], 0)} |"
+            )
+        out.append("")
+    fault = load("fault")
+    if fault:
+        v = fault["verify"]
+        out += [
+            f"**Fault run** ({machine(fault)}): **{fault['verdict']}** -- {fault['unique_events']} events "
+            f"({fault['lifecycles']} lifecycles) + {fault['redeliveries']} redeliveries, shuffled; faults: "
+            + ", ".join(a["action"] for a in fault["faults"])
+            + f"; Odoo's master exited on the PostgreSQL restart {len(fault['odoo_master_restarts'])} time(s) "
+            "and was restarted by the harness (as systemd would); "
+            f"outbound calls {v['outbound_calls']}; {fault['total_seconds']:.0f} s.",
+            "",
+            "| check | |",
+            "|---|---|",
+        ]
+        out += [f"| {check} | {'ok' if ok else '**FAIL**'} |" for check, ok in v["checks"].items()]
+        out += [
+            "",
+            f"Sender side: {fault['post']['2xx']} deliveries acknowledged, {fault['post']['5xx']} 5xx, "
+            f"{sum(fault['post']['errors'].values())} connection errors, 4xx {fault['post']['4xx']} "
+            f"(retried, as Stripe does); lost {v['lost']}, duplicates {v['duplicates']}, retried {v['retried']}, "
+            f"jobs re-queued after the kills {fault['requeued_dead_jobs']}.",
+            "",
+        ]
+    bad = load("badinput")
+    if bad:
+        statuses = {}
+        for row in bad["table"]:
+            for status, n in row["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + n
+        out += [
+            f"**Bad input** ({machine(bad)}): **{bad['verdict']}** -- {bad['requests']} requests on "
+            + ", ".join(f"`{r['path']}`" for r in bad["routes"])
+            + f"; answers {dict(sorted(statuses.items()))}; stored by authentic malformed requests "
+            f"{bad['stored']['by_state']}.",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path, help="file whose bench:begin/bench:end block is replaced")
+    args = parser.parse_args()
+    text = render()
+    if args.write:
+        content = args.write.read_text()
+        new, count = re.subn(
+            r"(<!-- bench:begin -->\n).*?(<!-- bench:end -->)", lambda m: m[1] + text + "\n" + m[2], content, flags=re.S
+        )
+        if not count:
+            raise SystemExit(f"no <!-- bench:begin --> ... <!-- bench:end --> block in {args.write}")
+        args.write.write_text(new)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
