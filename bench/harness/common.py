@@ -919,7 +919,8 @@ def header(name, args, server=None, connector=None):
         "job_capacity": getattr(server, "job_capacity", None),
         "connector": connector,
         "args": vars(args),
-        "git": subprocess.run(
+        "git": os.environ.get("BENCH_GIT_REV")
+        or subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip(),
     }
