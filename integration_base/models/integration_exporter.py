@@ -16,25 +16,12 @@ class IntegrationExporter(models.AbstractModel):
     @api.model
     def _export(self, canonical_type, record, event):
         """The canonical message of ``record``'s current state for ``event``."""
-        binding = (
-            self.env["integration.binding"]
-            .sudo()
-            .search(
-                [
-                    ("backend_id", "=", event.backend_id.id),
-                    ("canonical_type", "=", canonical_type),
-                    ("res_model", "=", record._name),
-                    ("res_id", "=", record.id),
-                ],
-                limit=1,
-            )
-        )
         return {
             "type": canonical_type,
             "schema_version": SCHEMA_VERSION,
             "action": "upsert",
             "source": "odoo",
-            "external_id": binding.external_id or f"odoo-{record._name.replace('.', '-')}-{record.id}",
+            "external_id": self._ref(event, canonical_type, record),
             "occurred_at": fields.Datetime.to_string(record.write_date or fields.Datetime.now()).replace(" ", "T")
             + "Z",
             "correlation_id": event.correlation_id,
@@ -42,22 +29,10 @@ class IntegrationExporter(models.AbstractModel):
         }
 
     def _ref(self, event, canonical_type, record):
+        """External id of ``record`` for the event's backend: its binding, else an Odoo id."""
         if not record:
             return None
-        binding = (
-            self.env["integration.binding"]
-            .sudo()
-            .search(
-                [
-                    ("backend_id", "=", event.backend_id.id),
-                    ("canonical_type", "=", canonical_type),
-                    ("res_model", "=", record._name),
-                    ("res_id", "=", record.id),
-                ],
-                limit=1,
-            )
-        )
-        return binding.external_id or f"odoo-{record._name.replace('.', '-')}-{record.id}"
+        return self._bound_ref(event, canonical_type, record) or f"odoo-{record._name.replace('.', '-')}-{record.id}"
 
     def _export_customer(self, partner, event):
         return {
