@@ -57,8 +57,7 @@ class IntegrationApplier(models.AbstractModel):
 
         def retry(eta):
             job = self.with_delay(channel=event.backend_id.job_channel, eta=eta)._run_followup(event, method, *args)
-            if job is not None and job.db_record():
-                event.job_ids = [Command.link(job.db_record().id)]
+            event._link_job(job)
 
         return event._run_attempt(lambda: getattr(self.sudo(), f"_followup_{method}")(event, *args), retry)
 

@@ -28,7 +28,7 @@ from datetime import UTC, timedelta
 import psycopg2
 from psycopg2 import errorcodes
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..backoff import backoff_seconds
@@ -224,10 +224,25 @@ class IntegrationEvent(models.Model):
             ),
             method,
         )()
-        record = job.db_record() if job is not None else None
-        if record:
-            event.job_ids = [Command.link(record.id)]
+        event._link_job(job)
         return job
+
+    def _link_job(self, job):
+        """Link a job just delayed to this event, in one statement.
+
+        Searching the job by uuid and writing ``job_ids`` through the ORM
+        were a tenth of the webhook route's time (bench/ ingest profile).
+        """
+        if job is None:
+            return
+        field = self._fields["job_ids"]
+        self.env.cr.execute(
+            f"""INSERT INTO {field.relation} ({field.column1}, {field.column2})
+                SELECT %s, id FROM queue_job WHERE uuid = %s
+                ON CONFLICT DO NOTHING""",
+            (self.id, job.uuid),
+        )
+        self.invalidate_recordset(["job_ids"])
 
     # ------------------------------------------------------------------
     # Processing (jobs)
@@ -389,9 +404,7 @@ class IntegrationEvent(models.Model):
             .with_delay(channel=event.backend_id.job_channel, description=f"Follow-up {method} ({event.display_name})")
             ._run_followup(event, method, *args)
         )
-        record = job.db_record() if job is not None else None
-        if record:
-            event.job_ids = [Command.link(record.id)]
+        event._link_job(job)
 
     # ------------------------------------------------------------------
     # Outbound
