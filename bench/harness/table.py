@@ -1,6 +1,7 @@
 """The README's benchmark table, from the latest JSON result of each benchmark.
 
-``bash bench/run table`` prints it; ``--write README.md`` replaces what
+``bash bench/run table`` prints it; ``--write README.md`` (relative to the
+repository) replaces what
 stands between the ``<!-- bench:begin -->`` and ``<!-- bench:end -->``
 markers of that file.
 """
@@ -11,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from common import RESULTS, fmt
+from common import REPO, RESULTS, fmt
 
 
 def load(name):
@@ -165,6 +166,8 @@ def main():
     args = parser.parse_args()
     text = render()
     if args.write:
+        if not args.write.is_absolute():
+            args.write = REPO / args.write  # bench/run works in bench/harness
         content = args.write.read_text()
         new, count = re.subn(
             r"(<!-- bench:begin -->\n).*?(<!-- bench:end -->)", lambda m: m[1] + text + "\n" + m[2], content, flags=re.S
