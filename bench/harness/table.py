@@ -90,7 +90,7 @@ def render():
             "after posting | drained in s |",
             "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
             f"| {p['sent']} | {fmt(p['seconds'])} | {p['accepted']} | {p['4xx']} | {p['5xx']} | "
-            f"{sum(p['errors'].values())} | {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | "
+            f"{sum(p['errors'].values())} {p['errors'] or ''} | {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | "
             f"{burst['backlog_at_post_end']} | {fmt(burst['drain_seconds'])} |",
             "",
             "| Odoo for a person | /web/login p50 / p95 / max ms | search_read p50 / p95 / max ms |",
@@ -128,8 +128,8 @@ def render():
             f"**Fault run** ({machine(fault)}): **{fault['verdict']}** -- {fault['unique_events']} events "
             f"({fault['lifecycles']} lifecycles) + {fault['redeliveries']} redeliveries, shuffled; faults: "
             + ", ".join(a["action"] for a in fault["faults"])
-            + f"; Odoo's master exited on the PostgreSQL restart {len(fault['odoo_master_restarts'])} time(s) "
-            "and was restarted by the harness (as systemd would); "
+            + f"; Odoo's master process exited {len(fault['odoo_master_restarts'])} time(s) "
+            "(restarted by the harness, as systemd would); "
             f"outbound calls {v['outbound_calls']}; {fault['total_seconds']:.0f} s.",
             "",
             "| check | |",
@@ -146,15 +146,20 @@ def render():
         ]
     bad = load("badinput")
     if bad:
-        statuses = {}
+        statuses, public_2xx = {}, {}
         for row in bad["table"]:
             for status, n in row["statuses"].items():
+                if status == "LocalProtocolError":
+                    status = "not sent (header httpx refuses)"
                 statuses[status] = statuses.get(status, 0) + n
+                if row["family"] == "unauthentic" and status.startswith("2"):
+                    public_2xx[row["route"]] = public_2xx.get(row["route"], 0) + n
         out += [
             f"**Bad input** ({machine(bad)}): **{bad['verdict']}** -- {bad['requests']} requests on "
             + ", ".join(f"`{r['path']}`" for r in bad["routes"])
-            + f"; answers {dict(sorted(statuses.items()))}; stored by authentic malformed requests "
-            f"{bad['stored']['by_state']}.",
+            + f"; answers {dict(sorted(statuses.items()))} (2xx to unauthentic requests: {public_2xx}, "
+            "public by design); correctly signed but malformed events stored, after their jobs: "
+            f"{bad['stored']['by_state']}; no 5xx, no failed job.",
             "",
         ]
     return "\n".join(out)
