@@ -42,6 +42,7 @@ class IntegrationApplier(models.AbstractModel):
     def _apply(self, message, event):
         """Apply one validated canonical message on behalf of ``event``."""
         applier = self.with_context(
+            tracking_disable=False,  # the event's own routine writes are untracked, Odoo records are not
             integration_origin_backend_id=event.backend_id.id,
             integration_correlation_id=event.correlation_id,
         ).sudo()
@@ -53,7 +54,7 @@ class IntegrationApplier(models.AbstractModel):
     @api.model
     def _run_followup(self, event, method, *args):
         """Job: a chained step (``_followup_<method>``) with the event's error handling."""
-        self, event = self.sudo(), event.sudo()
+        self, event = self.sudo(), event.sudo().with_context(tracking_disable=True)
 
         def retry(eta):
             job = self.with_delay(channel=event.backend_id.job_channel, eta=eta)._run_followup(event, method, *args)

@@ -340,3 +340,14 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
         crashed.exception_ids.action_retry()
         self.perform_jobs()
         self.assertEqual(crashed.state, "done")
+
+    def test_routine_transitions_leave_no_chatter_but_failures_do(self):
+        done, _created = self._ingest(self._event_payload([self._customer("cus_quiet", name="Quiet")]))
+        failed, _created = self._ingest(self._event_payload(fail="permanent"))
+        self.env = self.env(context=dict(self.env.context, tracking_disable=False))
+        before = {event.id: len(event.message_ids) for event in done | failed}
+        self.perform_jobs()
+        self.assertEqual(len(done.message_ids), before[done.id], "queued -> processing -> done is not tracked")
+        self.assertEqual(done.state, "done")
+        self.assertEqual(failed.state, "failed")
+        self.assertIn("Failed", failed.message_ids.tracking_value_ids.mapped("new_value_char"), "a failure is tracked")

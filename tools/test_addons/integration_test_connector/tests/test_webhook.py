@@ -129,6 +129,8 @@ class TestWebhookRoute(TestConnectorMixin, HttpCase):
             ("JSON not an object", lambda: self._post(b'["evt"]'), 400),
             ("invalid UTF-8", lambda: self._post(b'{"id": "\xff\xfe"}'), 400),
             ("no event id", lambda: self._post(self._body({"type": "thing.updated"})), 400),
+            ("numeric event id", lambda: self._post(self._body({"id": 42, "type": "thing.updated"})), 400),
+            ("list event type", lambda: self._post(self._body({"id": "evt_list", "type": ["a"]})), 400),
             ("no event type", lambda: self._post(self._body({"id": "evt_no_type"})), 400),
         ]
         for label, call, status in cases:
