@@ -35,17 +35,14 @@ from common import (
     SECRET,
     STRIPE_SECRET,
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Rpc,
-    clone_db,
+    bench_session,
     create_backend,
     header,
     log,
     save_result,
     standard_signature,
     stripe_signature,
-    template_db,
     wait_drained,
 )
 from hypothesis import HealthCheck, Phase, given, settings
@@ -438,52 +435,43 @@ def main():
 
     routes = discover_routes()
     log(f"routes: {', '.join(r['path'] + ' ' + '/'.join(r['methods']) for r in routes)}")
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_badinput")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
-    try:
-        with server:
-            rpc = Rpc(server.url, db)
-            types = [
-                r[0]
-                for r in pg.query(
-                    db,
-                    """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f
-                         ON f.id = s.field_id WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""",
-                )
-            ]
-            backends, connector_of = {}, {}
-            for connector in types:
-                extra = {"api_key": "sk_test_bench" if connector == "stripe" else "bench-api-key-0123456789"}
-                if connector not in ("stripe", "canonical"):
-                    extra["webhook_secret"] = "bench-webhook-secret-0123456789"
-                backend_id, reference = create_backend(rpc, connector, name=f"Bad input {connector}", **extra)
-                backends[reference] = backend_id
-                connector_of[reference] = connector
-            oversize = int(pg.query(db, "SELECT max(max_body_bytes) FROM integration_backend")[0][0]) + 1
-            result = header("badinput", args, server, ",".join(types))
-            before = pg.query(db, "SELECT coalesce(max(id), 0) FROM integration_event")[0][0]
-            run = Run(server, pg, db, backends, connector_of, args.seed)
-            references = list(backends) + ["unknown-reference-0000"]
-            for route in routes:
-                log(f"{route['path']}: fixed cases")
-                fixed_cases(run, route, references, oversize)
-                log(f"{route['path']}: fuzzing ({args.examples} examples per family)")
-                fuzz_cases(run, route, references, args.examples)
-            drained = wait_drained(pg, db, 600, poll=1)
-            stored = pg.query(
+    with bench_session("badinput", args) as (pg, db, server):
+        rpc = Rpc(server.url, db)
+        types = [
+            r[0]
+            for r in pg.query(
                 db,
-                """SELECT e.id, e.state, e.external_id,
-                                            EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)
-                                       FROM integration_event e WHERE e.id > %s""",
-                (before,),
+                """SELECT s.value FROM ir_model_fields_selection s JOIN ir_model_fields f
+                     ON f.id = s.field_id WHERE f.model = 'integration.backend' AND f.name = 'connector_type'""",
             )
-            failed_jobs = pg.query(db, "SELECT count(*) FROM queue_job WHERE state = 'failed'")[0][0]
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+        ]
+        backends, connector_of = {}, {}
+        for connector in types:
+            extra = {"api_key": "sk_test_bench" if connector == "stripe" else "bench-api-key-0123456789"}
+            if connector not in ("stripe", "canonical"):
+                extra["webhook_secret"] = "bench-webhook-secret-0123456789"
+            backend_id, reference = create_backend(rpc, connector, name=f"Bad input {connector}", **extra)
+            backends[reference] = backend_id
+            connector_of[reference] = connector
+        oversize = int(pg.query(db, "SELECT max(max_body_bytes) FROM integration_backend")[0][0]) + 1
+        result = header("badinput", args, server, ",".join(types))
+        before = pg.query(db, "SELECT coalesce(max(id), 0) FROM integration_event")[0][0]
+        run = Run(server, pg, db, backends, connector_of, args.seed)
+        references = list(backends) + ["unknown-reference-0000"]
+        for route in routes:
+            log(f"{route['path']}: fixed cases")
+            fixed_cases(run, route, references, oversize)
+            log(f"{route['path']}: fuzzing ({args.examples} examples per family)")
+            fuzz_cases(run, route, references, args.examples)
+        drained = wait_drained(pg, db, 600, poll=1)
+        stored = pg.query(
+            db,
+            """SELECT e.id, e.state, e.external_id,
+                                        EXISTS (SELECT 1 FROM integration_exception x WHERE x.event_id = e.id)
+                                   FROM integration_event e WHERE e.id > %s""",
+            (before,),
+        )
+        failed_jobs = pg.query(db, "SELECT count(*) FROM queue_job WHERE state = 'failed'")[0][0]
     # authentic cases may store events; unauthentic ones must store nothing
     table = {}
     for row in run.results:

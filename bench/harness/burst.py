@@ -18,12 +18,10 @@ import time
 import httpx
 from common import (
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Profiler,
     Rpc,
     Tally,
-    clone_db,
+    bench_session,
     closed_loop,
     create_backend,
     fmt,
@@ -33,7 +31,6 @@ from common import (
     pick_connector,
     save_result,
     summarize,
-    template_db,
 )
 
 
@@ -193,31 +190,22 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_burst")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
-    try:
-        with server:
-            connector = pick_connector(pg, db, args.connector)
-            rpc = Rpc(server.url, db)
-            backend_id, reference = create_backend(rpc, connector)
-            result = header("burst", args, server, connector)
-            url = f"{server.url}/integration/webhook/{reference}"
-            result.update(asyncio.run(burst(args, server, pg, db, url, Lifecycles(connector), backend_id)))
-            result["event_states"] = dict(
-                pg.query(
-                    db,
-                    "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
-                    (backend_id,),
-                )
+    with bench_session("burst", args) as (pg, db, server):
+        connector = pick_connector(pg, db, args.connector)
+        rpc = Rpc(server.url, db)
+        backend_id, reference = create_backend(rpc, connector)
+        result = header("burst", args, server, connector)
+        url = f"{server.url}/integration/webhook/{reference}"
+        result.update(asyncio.run(burst(args, server, pg, db, url, Lifecycles(connector), backend_id)))
+        result["event_states"] = dict(
+            pg.query(
+                db,
+                "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
+                (backend_id,),
             )
-            result["stored"] = sum(result["event_states"].values())
-            result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+        )
+        result["stored"] = sum(result["event_states"].values())
+        result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
     save_result("burst", result)
     post = result["post"]
     print(

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -390,6 +391,29 @@ class OdooServer:
 # ----------------------------------------------------------------------
 # JSON-RPC (admin) for setting things up and for interactive probes
 # ----------------------------------------------------------------------
+
+
+@contextmanager
+def bench_session(name, args):
+    """The private cluster, a fresh copy of the template database, Odoo on it.
+
+    Yields ``(pg, db, server)`` with Odoo started (``args.workers``,
+    ``args.job_capacity``); stops Odoo and drops the copy afterwards, unless
+    ``args.keep_db``.
+    """
+    pg = PgCluster()
+    pg.ensure()
+    template_db(pg)
+    db = clone_db(pg, f"bench_{name}")
+    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
+    try:
+        with server:
+            yield pg, db, server
+    finally:
+        if not args.keep_db:
+            pg.drop(db)
+
+
 class Rpc:
     def __init__(self, url, db, login="admin", password="admin"):
         self.url, self.db, self.password = url, db, password

@@ -22,13 +22,11 @@ from common import (
     CACHE,
     ODOO_VENV,
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Profiler,
     Rpc,
     Tally,
     addons_path,
-    clone_db,
+    bench_session,
     create_backend,
     fmt,
     header,
@@ -38,7 +36,6 @@ from common import (
     pick_connector,
     post_one,
     save_result,
-    template_db,
     wait_drained,
 )
 
@@ -139,74 +136,65 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_e2e")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
-    try:
-        with server:
-            connector = pick_connector(pg, db, args.connector)
-            rpc = Rpc(server.url, db)
-            backend_id, reference = create_backend(rpc, connector, retry_base_seconds=args.retry_base)
-            result = header("e2e", args, server, connector)
-            lifecycles = Lifecycles(connector)
-            url = f"{server.url}/integration/webhook/{reference}"
-            tally = Tally()
-            profiler = Profiler(server.http_workers(), "e2e") if args.profile else None
-            if profiler:
-                profiler.__enter__()
-            start = time.monotonic()
-            asyncio.run(post_lifecycles(url, lifecycles, args.lifecycles, args.senders, tally))
-            posted = time.monotonic() - start
-            log(f"posted {tally.count} events in {posted:.1f}s ({tally.statuses} {tally.errors}); waiting for the jobs")
-            drained = wait_drained(pg, db, args.drain_timeout, [backend_id], poll=0.5)
-            elapsed = time.monotonic() - start
-            if profiler:
-                profiler.__exit__(None, None, None)
-                result["profile"] = profiler.top(40)
-            events = args.lifecycles * 4
-            jobs = pg.query(
+    with bench_session("e2e", args) as (pg, db, server):
+        connector = pick_connector(pg, db, args.connector)
+        rpc = Rpc(server.url, db)
+        backend_id, reference = create_backend(rpc, connector, retry_base_seconds=args.retry_base)
+        result = header("e2e", args, server, connector)
+        lifecycles = Lifecycles(connector)
+        url = f"{server.url}/integration/webhook/{reference}"
+        tally = Tally()
+        profiler = Profiler(server.http_workers(), "e2e") if args.profile else None
+        if profiler:
+            profiler.__enter__()
+        start = time.monotonic()
+        asyncio.run(post_lifecycles(url, lifecycles, args.lifecycles, args.senders, tally))
+        posted = time.monotonic() - start
+        log(f"posted {tally.count} events in {posted:.1f}s ({tally.statuses} {tally.errors}); waiting for the jobs")
+        drained = wait_drained(pg, db, args.drain_timeout, [backend_id], poll=0.5)
+        elapsed = time.monotonic() - start
+        if profiler:
+            profiler.__exit__(None, None, None)
+            result["profile"] = profiler.top(40)
+        events = args.lifecycles * 4
+        jobs = pg.query(
+            db,
+            """SELECT EXTRACT(EPOCH FROM (date_done - date_created)), exec_time, retry
+                               FROM queue_job WHERE channel = 'root.integration' AND state = 'done'""",
+        )
+        latency = [float(r[0]) for r in jobs]
+        exec_ms = [float(r[1]) * 1000 for r in jobs if r[1] is not None]
+        states = dict(
+            pg.query(
                 db,
-                """SELECT EXTRACT(EPOCH FROM (date_done - date_created)), exec_time, retry
-                                   FROM queue_job WHERE channel = 'root.integration' AND state = 'done'""",
+                "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
+                (backend_id,),
             )
-            latency = [float(r[0]) for r in jobs]
-            exec_ms = [float(r[1]) * 1000 for r in jobs if r[1] is not None]
-            states = dict(
-                pg.query(
-                    db,
-                    "SELECT state, count(*) FROM integration_event WHERE backend_id = %s GROUP BY state",
-                    (backend_id,),
-                )
-            )
-            retried = pg.query(
-                db, "SELECT count(*) FROM integration_event WHERE backend_id = %s AND attempts > 1", (backend_id,)
-            )[0][0]
-            result.update(
-                lifecycles=args.lifecycles,
-                events=events,
-                post_seconds=posted,
-                drained=drained is not None,
-                seconds=elapsed,
-                lifecycles_per_s=args.lifecycles / elapsed,
-                events_per_s=events / elapsed,
-                post=tally.report(posted),
-                event_states=states,
-                events_retried=retried,
-                jobs=len(jobs),
-                job_latency_s={f"p{q}": percentile(latency, q) for q in (50, 95, 99)} | {"max": max(latency or [0])},
-                job_exec_ms={f"p{q}": percentile(exec_ms, q) for q in (50, 95, 99)},
-                records=check_records(pg, db, lifecycles.run, args.lifecycles),
-            )
-            log("direct ORM baseline (odoo shell, same database)")
-            direct = run_direct(db, args.lifecycles, lifecycles.run)
-            result["direct"] = direct | {"lifecycles_per_s": direct["lifecycles"] / direct["seconds"]}
-            result["overhead_ratio"] = elapsed / direct["seconds"]
-            result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+        )
+        retried = pg.query(
+            db, "SELECT count(*) FROM integration_event WHERE backend_id = %s AND attempts > 1", (backend_id,)
+        )[0][0]
+        result.update(
+            lifecycles=args.lifecycles,
+            events=events,
+            post_seconds=posted,
+            drained=drained is not None,
+            seconds=elapsed,
+            lifecycles_per_s=args.lifecycles / elapsed,
+            events_per_s=events / elapsed,
+            post=tally.report(posted),
+            event_states=states,
+            events_retried=retried,
+            jobs=len(jobs),
+            job_latency_s={f"p{q}": percentile(latency, q) for q in (50, 95, 99)} | {"max": max(latency or [0])},
+            job_exec_ms={f"p{q}": percentile(exec_ms, q) for q in (50, 95, 99)},
+            records=check_records(pg, db, lifecycles.run, args.lifecycles),
+        )
+        log("direct ORM baseline (odoo shell, same database)")
+        direct = run_direct(db, args.lifecycles, lifecycles.run)
+        result["direct"] = direct | {"lifecycles_per_s": direct["lifecycles"] / direct["seconds"]}
+        result["overhead_ratio"] = elapsed / direct["seconds"]
+        result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
     save_result("e2e", result)
     latency, exec_ms = result["job_latency_s"], result["job_exec_ms"]
     print(

@@ -34,16 +34,13 @@ import httpx
 import psycopg2
 from common import (
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Rpc,
-    clone_db,
+    bench_session,
     create_backend,
     header,
     log,
     pick_connector,
     save_result,
-    template_db,
     wait_drained,
 )
 
@@ -327,111 +324,100 @@ def main():
 
     random.seed(args.seed)
     rng = random.Random(args.seed)
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_fault")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
     flaky = FlakyServer(args.fail_rate, args.timeout_rate, args.outbound_timeout + 1.5, args.seed)
-    try:
-        with server, flaky:
-            connector = pick_connector(pg, db, args.connector)
-            rpc = Rpc(server.url, db)
-            inbound_id, reference = create_backend(
-                rpc, connector, name="Fault inbound", retry_base_seconds=1, max_attempts=args.max_attempts
-            )
-            customer_type = rpc("integration.canonical.type", "search", [("code", "=", "customer")])
-            outbound_id, _ref = create_backend(
-                rpc,
-                "canonical",
-                name="Fault outbound (flaky target)",
-                api_url=flaky.url,
-                outbound_type_ids=[(6, 0, customer_type)],
-                timeout=args.outbound_timeout,
-                retry_base_seconds=1,
-                max_attempts=args.max_attempts,
-                circuit_cooldown=5,
-                rate_limit=0,
-            )
-            result = header("fault", args, server, connector)
-            lifecycles = Lifecycles(connector)
-            n_life = max(1, args.events // 4)
-            unique = [e for k in range(n_life) for e in lifecycles.lifecycle(k)]
-            redelivered = rng.sample(unique, int(len(unique) * args.duplicates))
-            deliveries = unique + redelivered
-            rng.shuffle(deliveries)
-            log(f"{len(unique)} unique events ({n_life} lifecycles) + {len(redelivered)} redeliveries, shuffled")
-            saboteur = Saboteur(server, pg, db)
-            progress = [0]
-            total = len(deliveries)
-            plan = []
-            if args.kills >= 1:
-                plan.append((0.3, "kill worker #1", saboteur.kill_worker))
-            if args.pg_restarts >= 1:
-                plan.append((0.6, "restart PostgreSQL", saboteur.restart_pg))
-            stop, stop_all = threading.Event(), threading.Event()
+    with bench_session("fault", args) as (pg, db, server), flaky:
+        connector = pick_connector(pg, db, args.connector)
+        rpc = Rpc(server.url, db)
+        inbound_id, reference = create_backend(
+            rpc, connector, name="Fault inbound", retry_base_seconds=1, max_attempts=args.max_attempts
+        )
+        customer_type = rpc("integration.canonical.type", "search", [("code", "=", "customer")])
+        outbound_id, _ref = create_backend(
+            rpc,
+            "canonical",
+            name="Fault outbound (flaky target)",
+            api_url=flaky.url,
+            outbound_type_ids=[(6, 0, customer_type)],
+            timeout=args.outbound_timeout,
+            retry_base_seconds=1,
+            max_attempts=args.max_attempts,
+            circuit_cooldown=5,
+            rate_limit=0,
+        )
+        result = header("fault", args, server, connector)
+        lifecycles = Lifecycles(connector)
+        n_life = max(1, args.events // 4)
+        unique = [e for k in range(n_life) for e in lifecycles.lifecycle(k)]
+        redelivered = rng.sample(unique, int(len(unique) * args.duplicates))
+        deliveries = unique + redelivered
+        rng.shuffle(deliveries)
+        log(f"{len(unique)} unique events ({n_life} lifecycles) + {len(redelivered)} redeliveries, shuffled")
+        saboteur = Saboteur(server, pg, db)
+        progress = [0]
+        total = len(deliveries)
+        plan = []
+        if args.kills >= 1:
+            plan.append((0.3, "kill worker #1", saboteur.kill_worker))
+        if args.pg_restarts >= 1:
+            plan.append((0.6, "restart PostgreSQL", saboteur.restart_pg))
+        stop, stop_all = threading.Event(), threading.Event()
 
-            def scheduler():
-                for fraction, label, action in plan:
-                    while not stop.is_set() and progress[0] < fraction * total:
-                        time.sleep(0.2)
-                    if stop.is_set():
-                        return
-                    action(label)
+        def scheduler():
+            for fraction, label, action in plan:
+                while not stop.is_set() and progress[0] < fraction * total:
+                    time.sleep(0.2)
+                if stop.is_set():
+                    return
+                action(label)
 
-            thread = threading.Thread(target=scheduler, daemon=True)
-            thread.start()
-            restarts = []
-            watcher = threading.Thread(target=server.supervise, args=(stop_all, restarts), daemon=True)
-            watcher.start()
-            url = f"{server.url}/integration/webhook/{reference}"
-            start = time.monotonic()
-            acked, outcomes = asyncio.run(
-                post_all(
-                    url, deliveries, args.senders, args.post_attempts, progress, deadline=start + args.drain_timeout
-                )
-            )
-            stop.set()
-            thread.join(5)
-            posted = time.monotonic() - start
-            log(
-                f"posted in {posted:.0f}s: {outcomes['2xx']} acknowledged, 5xx {outcomes['5xx']}, "
-                f"errors {outcomes['errors']}, 4xx {outcomes['4xx']}, unacknowledged {len(outcomes['unacknowledged'])}"
-            )
-            if args.kills >= 2:
-                time.sleep(5)
-                saboteur.kill_worker("kill worker #2 (draining)")
-            for k in range(3, args.kills + 1):
-                time.sleep(10)
-                saboteur.kill_worker(f"kill worker #{k} (draining)")
-            last = [0.0]
+        thread = threading.Thread(target=scheduler, daemon=True)
+        thread.start()
+        restarts = []
+        watcher = threading.Thread(target=server.supervise, args=(stop_all, restarts), daemon=True)
+        watcher.start()
+        url = f"{server.url}/integration/webhook/{reference}"
+        start = time.monotonic()
+        acked, outcomes = asyncio.run(
+            post_all(url, deliveries, args.senders, args.post_attempts, progress, deadline=start + args.drain_timeout)
+        )
+        stop.set()
+        thread.join(5)
+        posted = time.monotonic() - start
+        log(
+            f"posted in {posted:.0f}s: {outcomes['2xx']} acknowledged, 5xx {outcomes['5xx']}, "
+            f"errors {outcomes['errors']}, 4xx {outcomes['4xx']}, unacknowledged {len(outcomes['unacknowledged'])}"
+        )
+        if args.kills >= 2:
+            time.sleep(5)
+            saboteur.kill_worker("kill worker #2 (draining)")
+        for k in range(3, args.kills + 1):
+            time.sleep(10)
+            saboteur.kill_worker(f"kill worker #{k} (draining)")
+        last = [0.0]
 
-            def report(busy, jobs):
-                if time.monotonic() - last[0] > 30:
-                    last[0] = time.monotonic()
-                    log(f"draining: {busy} events and {jobs} jobs to go")
+        def report(busy, jobs):
+            if time.monotonic() - last[0] > 30:
+                last[0] = time.monotonic()
+                log(f"draining: {busy} events and {jobs} jobs to go")
 
-            drained = wait_drained(pg, db, args.drain_timeout, [inbound_id, outbound_id], poll=2, on_poll=report)
-            stop_all.set()
-            watcher.join(200)
-            result.update(
-                lifecycles=n_life,
-                unique_events=len(unique),
-                redeliveries=len(redelivered),
-                post_seconds=posted,
-                drained=drained is not None,
-                total_seconds=time.monotonic() - start,
-                post=outcomes | {"unacknowledged": len(outcomes["unacknowledged"])},
-                faults=saboteur.actions,
-                requeued_dead_jobs=server.log_count(r"Re-queued dead job"),
-                odoo_master_restarts=restarts,
-            )
-            unique_ids = {e.event_id for e in unique}
-            result["verify"] = verify(pg, db, inbound_id, outbound_id, unique_ids, acked, lifecycles.run, n_life, flaky)
-            result["verify"]["checks"]["backlog drained in time"] = drained is not None
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+        drained = wait_drained(pg, db, args.drain_timeout, [inbound_id, outbound_id], poll=2, on_poll=report)
+        stop_all.set()
+        watcher.join(200)
+        result.update(
+            lifecycles=n_life,
+            unique_events=len(unique),
+            redeliveries=len(redelivered),
+            post_seconds=posted,
+            drained=drained is not None,
+            total_seconds=time.monotonic() - start,
+            post=outcomes | {"unacknowledged": len(outcomes["unacknowledged"])},
+            faults=saboteur.actions,
+            requeued_dead_jobs=server.log_count(r"Re-queued dead job"),
+            odoo_master_restarts=restarts,
+        )
+        unique_ids = {e.event_id for e in unique}
+        result["verify"] = verify(pg, db, inbound_id, outbound_id, unique_ids, acked, lifecycles.run, n_life, flaky)
+        result["verify"]["checks"]["backlog drained in time"] = drained is not None
     verdict = all(result["verify"]["checks"].values())
     result["verdict"] = "PASS" if verdict else "FAIL"
     save_result("fault", result)

@@ -20,12 +20,10 @@ import sys
 
 from common import (
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Profiler,
     Rpc,
     Tally,
-    clone_db,
+    bench_session,
     closed_loop,
     create_backend,
     fmt,
@@ -36,7 +34,6 @@ from common import (
     peer_url,
     pick_connector,
     save_result,
-    template_db,
 )
 
 TARGETS = ("floor", "webhook", "peer")
@@ -174,31 +171,22 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_ingest")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
-    try:
-        with server:
-            connector = pick_connector(pg, db, args.connector)
-            rpc = Rpc(server.url, db)
-            _backend_id, reference = create_backend(rpc, connector)
-            urls = {
-                "floor": f"{server.url}/integration_bench/floor",
-                "webhook": f"{server.url}/integration/webhook/{reference}",
-                "peer": f"{server.url}{peer_url(rpc)}",
-            }
-            log(f"connector {connector}; targets {json.dumps({k: v.rsplit('/', 1)[0] for k, v in urls.items()})}")
-            result = header("ingest", args, server, connector)
-            result.update(asyncio.run(measure(args, server, urls, Lifecycles(connector))))
-            result["ratios"] = ratios(result)
-            result["stored_events"] = pg.query(db, "SELECT count(*) FROM integration_event")[0][0]
-            result["peer_partners"] = pg.query(db, "SELECT count(*) FROM res_partner WHERE email LIKE 'bench-%%'")[0][0]
-            result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+    with bench_session("ingest", args) as (pg, db, server):
+        connector = pick_connector(pg, db, args.connector)
+        rpc = Rpc(server.url, db)
+        _backend_id, reference = create_backend(rpc, connector)
+        urls = {
+            "floor": f"{server.url}/integration_bench/floor",
+            "webhook": f"{server.url}/integration/webhook/{reference}",
+            "peer": f"{server.url}{peer_url(rpc)}",
+        }
+        log(f"connector {connector}; targets {json.dumps({k: v.rsplit('/', 1)[0] for k, v in urls.items()})}")
+        result = header("ingest", args, server, connector)
+        result.update(asyncio.run(measure(args, server, urls, Lifecycles(connector))))
+        result["ratios"] = ratios(result)
+        result["stored_events"] = pg.query(db, "SELECT count(*) FROM integration_event")[0][0]
+        result["peer_partners"] = pg.query(db, "SELECT count(*) FROM res_partner WHERE email LIKE 'bench-%%'")[0][0]
+        result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
     save_result("ingest", result)
     print(table(result))
     print("ratios:", json.dumps({k: fmt(v, 2) for k, v in result["ratios"].items()}))

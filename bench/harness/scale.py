@@ -22,11 +22,9 @@ import time
 
 from common import (
     Lifecycles,
-    OdooServer,
-    PgCluster,
     Rpc,
     Tally,
-    clone_db,
+    bench_session,
     closed_loop,
     create_backend,
     fmt,
@@ -36,7 +34,6 @@ from common import (
     percentile,
     pick_connector,
     save_result,
-    template_db,
     wait_drained,
 )
 
@@ -160,35 +157,26 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    pg = PgCluster()
-    pg.ensure()
-    template_db(pg)
-    db = clone_db(pg, "bench_scale")
-    server = OdooServer(pg, db, workers=args.workers, job_capacity=args.job_capacity)
     rows = {}
-    try:
-        with server:
-            connector = pick_connector(pg, db, args.connector)
-            rpc = Rpc(server.url, db)
-            backend_id, reference = create_backend(rpc, connector)
-            result = header("scale", args, server, connector)
-            url = f"{server.url}/integration/webhook/{reference}"
-            lifecycles = Lifecycles(connector)
-            # warm-up outside the measure
-            asyncio.run(ingest(url, [lifecycles.lifecycle(10**6 + k)[0] for k in range(50)], 4))
-            wait_drained(pg, db, 300, [backend_id])
-            seeded, offset = 0, itertools.count(0, args.events)
-            for size in sorted(args.sizes):
-                stored = pg.query(db, "SELECT count(*) FROM integration_event")[0][0]
-                if size > stored:
-                    seed(pg, db, backend_id, seeded, seeded + size - stored)
-                    seeded += size - stored
-                rows[size] = measure(args, pg, db, server, url, backend_id, lifecycles, size, next(offset))
-            result["sizes"] = rows
-            result["table_size_mb"] = pg.query(db, "SELECT pg_total_relation_size('integration_event') / 1048576")[0][0]
-    finally:
-        if not args.keep_db:
-            pg.drop(db)
+    with bench_session("scale", args) as (pg, db, server):
+        connector = pick_connector(pg, db, args.connector)
+        rpc = Rpc(server.url, db)
+        backend_id, reference = create_backend(rpc, connector)
+        result = header("scale", args, server, connector)
+        url = f"{server.url}/integration/webhook/{reference}"
+        lifecycles = Lifecycles(connector)
+        # warm-up outside the measure
+        asyncio.run(ingest(url, [lifecycles.lifecycle(10**6 + k)[0] for k in range(50)], 4))
+        wait_drained(pg, db, 300, [backend_id])
+        seeded, offset = 0, itertools.count(0, args.events)
+        for size in sorted(args.sizes):
+            stored = pg.query(db, "SELECT count(*) FROM integration_event")[0][0]
+            if size > stored:
+                seed(pg, db, backend_id, seeded, seeded + size - stored)
+                seeded += size - stored
+            rows[size] = measure(args, pg, db, server, url, backend_id, lifecycles, size, next(offset))
+        result["sizes"] = rows
+        result["table_size_mb"] = pg.query(db, "SELECT pg_total_relation_size('integration_event') / 1048576")[0][0]
     save_result("scale", result)
     print(
         "| stored events | ingest/s | p50 ms | p99 ms | 5xx | processing s | job exec p50 ms | duplicate p50 ms "
