@@ -118,6 +118,14 @@ class IntegrationApplier(models.AbstractModel):
             )
         return currency
 
+    def _archive_deleted(self, message, event, record):
+        """A delete message archives the bound record (and keeps its binding as a tombstone)."""
+        if not record:
+            event._add_note(f"{message['type']} {message['external_id']} deleted before Odoo knew it.")
+            return None
+        record.active = False
+        return self._finish(message, event, record, "deleted")
+
     def _finish(self, message, event, record, action):
         self.env["integration.binding"]._bind(
             event.backend_id, message["type"], message["external_id"], record, message, event
@@ -210,11 +218,7 @@ class IntegrationApplier(models.AbstractModel):
         binding, partner = begun
         backend = event.backend_id
         if message.get("action") == "delete":
-            if partner:
-                partner.active = False
-                return self._finish(message, event, partner, "deleted")
-            event._add_note(f"customer {message['external_id']} deleted before Odoo knew it.")
-            return None
+            return self._archive_deleted(message, event, partner)
         if partner:
             data = self._owned_filter(message, event, partner)
             vals = self._customer_vals(data)
@@ -686,11 +690,7 @@ class IntegrationApplier(models.AbstractModel):
         backend = event.backend_id
         company = backend.company_id
         if message.get("action") == "delete":
-            if product:
-                product.active = False
-                return self._finish(message, event, product, "deleted")
-            event._add_note(f"product {message['external_id']} deleted before Odoo knew it.")
-            return None
+            return self._archive_deleted(message, event, product)
         data = message["data"]
         if product:
             vals = self._product_vals(self._owned_filter(message, event, product), company)
