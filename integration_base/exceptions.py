@@ -3,8 +3,9 @@
 Everything a connector or an applier raises falls in one of two families:
 
 * :class:`RetryableError` -- the same work may succeed later (timeouts, 5xx,
-  429, locks, an object that has not arrived yet). The event is retried with
-  exponential backoff and jitter, then dead-lettered.
+  locks, an object that has not arrived yet; :class:`RateLimited` for 429
+  and our own rate limit). The event is retried with exponential backoff and
+  jitter, then dead-lettered.
 * :class:`PermanentError` -- retrying cannot help (mapping, schema, business
   rule). The event fails at once and an exception is opened for a person.
 
@@ -40,6 +41,14 @@ class RetryableError(IntegrationError):
     def __init__(self, message, retry_after=None, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """Calls are throttled: our own rate limit, or the peer answered 429.
+
+    Retried after ``retry_after`` like any retryable error, but not a sign
+    that the peer is down: the circuit breaker does not count it.
+    """
 
 
 class PermanentError(IntegrationError):

@@ -3,8 +3,9 @@
 :func:`send` performs a single request with a mandatory timeout and maps
 every failure onto the engine's hierarchy:
 
-* connection errors, timeouts, 429 and 5xx -> :class:`RetryableError`
-  (``retry_after`` taken from the ``Retry-After`` header when present);
+* connection errors, timeouts and 5xx -> :class:`RetryableError`, 429 and
+  our own rate limit -> :class:`RateLimited` (``retry_after`` taken from the
+  ``Retry-After`` header when present);
 * other 4xx -> :class:`PermanentError`.
 
 Retrying is not done here by sleeping in a worker: the caller (a queue job)
@@ -23,7 +24,7 @@ import requests
 
 from .backoff import parse_retry_after
 from .const import SENSITIVE_HEADER_WORDS, SENSITIVE_HEADERS, SENSITIVE_KEYS
-from .exceptions import PermanentError, RetryableError
+from .exceptions import PermanentError, RateLimited, RetryableError
 
 _logger = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
         call has its effect once at the receiver
     :param rate: calls per second allowed for ``rate_key`` (no limit if falsy)
     :return: the :class:`requests.Response` of a 2xx/3xx answer
-    :raise RetryableError: connection error, timeout, 429, 5xx, rate limited
+    :raise RateLimited: 429, or our own rate limit reached
+    :raise RetryableError: connection error, timeout, 5xx
     :raise PermanentError: any other 4xx
         (both carry the answer as ``response``)
     """
@@ -124,7 +126,7 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
     if rate:
         wait = bucket_for(rate_key or url, rate).acquire()
         if wait:
-            raise RetryableError("rate limit reached for %s" % (rate_key or url), retry_after=wait)
+            raise RateLimited(f"rate limit reached for {rate_key or url}", retry_after=wait)
     started = time.monotonic()
     try:
         response = _get_session().request(method, url, headers=headers, json=json, data=data, timeout=timeout)
@@ -139,7 +141,12 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
         "%s %s -> %s in %.3fs headers=%s", method, url, response.status_code, elapsed, redact_headers(headers)
     )
     status = response.status_code
-    if status == 429 or status >= 500:
+    if status == 429:
+        error = RateLimited(
+            f"{method} {url} answered 429 (rate limited): {response.text[:300]}",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    elif status >= 500:
         error = RetryableError(
             f"{method} {url} answered {status}: {response.text[:300]}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),

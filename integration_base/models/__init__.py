@@ -1,4 +1,5 @@
 from . import (
+    integration_record_mixin,
     account_move,
     account_payment,
     integration_applier,
@@ -7,7 +8,11 @@ from . import (
     integration_canonical_type,
     integration_connector,
     integration_connector_canonical,
+    integration_event_inbox,
+    integration_event_outbound,
+    integration_event_runner,
     integration_event,
+    integration_event_record,
     integration_exception,
     integration_exporter,
     integration_ownership_rule,

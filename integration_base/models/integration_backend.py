@@ -1,9 +1,11 @@
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
 
 from ..const import DEFAULT_CHANNEL, DEFAULT_MAX_BODY_BYTES
+from ..exceptions import RateLimited, RetryableError
 
 
 def _new_reference():
@@ -172,20 +174,10 @@ class IntegrationBackend(models.Model):
         return self.env[f"integration.connector.{self.connector_type}"].with_context(integration_backend_id=self.id)
 
     def _payout_accounts(self):
-        """Where payouts of this system are booked (hook for payment platforms).
-
-        :return: dict of ``journal`` (account.journal), ``clearing`` (the
-            reconcilable account the system's payments and refunds are booked
-            on), ``fee`` (fees expense) and ``transfer`` (the money on its way
-            to the bank) accounts
-        :raise BusinessError: (mapping) when they are not configured
-        """
-        from ..exceptions import BusinessError
-
-        raise BusinessError(
-            f"{self.display_name} does not book payouts: its connector has no payout accounts",
-            category="mapping",
-        )
+        """Where payouts of this system are booked: the connector's
+        :meth:`~integration.connector._payout_accounts`."""
+        self.ensure_one()
+        return self._connector()._payout_accounts(self)
 
     def _get_webhook_secrets(self):
         """Active webhook secrets, the current one first (rotation keeps two)."""
@@ -237,17 +229,33 @@ class IntegrationBackend(models.Model):
         return action
 
     # ------------------------------------------------------------------
-    # Circuit breaker (shared by all workers through this record)
+    # Circuit breaker (shared by all workers through this record): the whole
+    # bookkeeping is here; the outbound runner only guards its delivery with
+    # _circuit() and reports a failed attempt with _circuit_record_failure().
     # ------------------------------------------------------------------
-    def _circuit_check(self):
-        """Raise :class:`RetryableError` while the circuit is open.
+    @contextmanager
+    def _circuit(self):
+        """Guard one outbound delivery.
 
+        Refuses the call while the circuit is open (:class:`RetryableError`).
         After the cool-down the circuit goes half-open and lets calls through
-        as probes; the first success closes it, a failure opens it again.
+        as probes; a success closes it. A retryable failure of the call is
+        marked to be counted: the attempt's work is rolled back, so
+        :meth:`_circuit_record_failure` counts it afterwards. Rate limiting
+        (:class:`RateLimited`) is not a failure of the peer and is not counted.
         """
-        from ..exceptions import RetryableError
-
         self.ensure_one()
+        self._circuit_check()
+        try:
+            yield
+        except RateLimited:
+            raise
+        except RetryableError as exc:
+            exc.circuit_failure = True
+            raise
+        self._circuit_success()
+
+    def _circuit_check(self):
         if self.circuit_state != "open":
             return
         now = fields.Datetime.now()
@@ -262,7 +270,13 @@ class IntegrationBackend(models.Model):
         if self.circuit_state != "closed" or self.circuit_failures:
             self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
 
-    def _circuit_failure(self):
+    def _circuit_record_failure(self, error):
+        """Count ``error`` when :meth:`_circuit` marked it as a failure of the peer.
+
+        A failure of a half-open probe, or the threshold reached, opens the circuit.
+        """
+        if not getattr(error, "circuit_failure", False):
+            return
         failures = self.circuit_failures + 1
         vals = {"circuit_failures": failures}
         if self.circuit_state == "half_open" or failures >= self.circuit_threshold:

@@ -28,6 +28,7 @@ class IntegrationBinding(models.Model):
 
     _name = "integration.binding"
     _description = "Integration Binding"
+    _inherit = ["integration.record.mixin"]
     _order = "id desc"
 
     backend_id = fields.Many2one("integration.backend", required=True, ondelete="cascade", index=True)
@@ -54,10 +55,7 @@ class IntegrationBinding(models.Model):
             binding.record_name = record.display_name if record else f"{binding.res_model},{binding.res_id} (deleted)"
 
     def _record(self):
-        self.ensure_one()
-        if self.res_model not in self.env:
-            return None
-        return self.env[self.res_model].browse(self.res_id).exists()
+        return self._linked_record()
 
     @api.model
     def _lock(self, backend, canonical_type, external_id):
@@ -119,12 +117,3 @@ class IntegrationBinding(models.Model):
             return binding
         vals.update(backend_id=backend.id, canonical_type=canonical_type, external_id=external_id)
         return self.sudo().create(vals)
-
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }

@@ -97,7 +97,7 @@ class IntegrationConnector(models.AbstractModel):
         :param payload: its decoded raw payload
         :return: list of canonical message dicts (envelope with ``data``);
             an empty list marks the event *ignored*, unless the connector
-            settled it itself (``event._set_state("done", note=...)``) because
+            settled it itself (``event._set_done(note=...)``) because
             its effect is not a canonical message (e.g. an exception opened
             for a person with ``integration.exception._open``)
         :raise RetryableError: / :raise PermanentError:

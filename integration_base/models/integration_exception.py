@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+import json
+
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..const import BUSINESS_CATEGORIES, EXCEPTION_CATEGORIES, SEVERITIES
@@ -82,7 +84,7 @@ class IntegrationException(models.Model):
 
     _name = "integration.exception"
     _description = "Integration Exception"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "integration.record.mixin"]
     _order = "state_order, severity_order desc, id desc"
 
     name = fields.Char(required=True, tracking=True)
@@ -152,9 +154,7 @@ class IntegrationException(models.Model):
 
     def _compute_record_name(self):
         for exc in self:
-            record = None
-            if exc.res_model in self.env and exc.res_id:
-                record = self.env[exc.res_model].browse(exc.res_id).exists()
+            record = exc._linked_record()
             exc.record_name = record.display_name if record else False
 
     # ------------------------------------------------------------------
@@ -186,7 +186,7 @@ class IntegrationException(models.Model):
             vals.update(res_model=records._name, res_id=records[:1].id)
         if isinstance(error, AmbiguousMatch):
             vals.update(
-                candidate_partner_ids=[(6, 0, error.candidates.ids)],
+                candidate_partner_ids=[Command.set(error.candidates.ids)],
                 link_model=error.candidates._name,
                 link_canonical_type=error.canonical_type,
                 link_external_id=error.external_id,
@@ -310,7 +310,7 @@ class IntegrationException(models.Model):
             )
             exc.message_post(body=self.env._("Ignored by %(user)s: %(reason)s", user=self.env.user.name, reason=reason))
             if exc.event_id and exc.event_id.state in ("failed", "dead"):
-                exc.event_id.sudo()._set_state("ignored", note=f"Ignored by {self.env.user.name}: {reason}")
+                exc.event_id.sudo()._set_ignored(note=f"Ignored by {self.env.user.name}: {reason}")
         return True
 
     def action_link_record(self, record):
@@ -336,8 +336,6 @@ class IntegrationException(models.Model):
         self._check_open()
         if not self.env.user.has_group("integration_base.group_integration_manager"):
             raise UserError(self.env._("Only integration managers can edit payloads."))
-        import json
-
         try:
             json.loads(payload)
         except ValueError as exc:
@@ -366,14 +364,5 @@ class IntegrationException(models.Model):
             "type": "ir.actions.act_window",
             "res_model": "integration.event",
             "res_id": self.event_id.id,
-            "view_mode": "form",
-        }
-
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
             "view_mode": "form",
         }

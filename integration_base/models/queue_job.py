@@ -24,12 +24,11 @@ class QueueJob(models.Model):
             .sudo()
             .search([("job_ids", "in", self.ids), ("state", "in", ("queued", "processing"))])
         )
-
         for event in events:
             job = (self & event.job_ids)[:1]
             if job.state == "cancelled":
                 error = PermanentError(f"job {job.uuid} was cancelled: the event was not processed")
             else:
                 error = PermanentError(f"job {job.uuid} failed: {(job.exc_info or job.exc_message or '')[-2000:]}")
-            event.write({"state": "failed", "error_message": error.message})
+            event._set_failed(error)
             self.env["integration.exception"]._open_for_event(event, error)

@@ -660,7 +660,7 @@ class IntegrationStripeMapper(models.AbstractModel):
                     body=self.env._("Dispute %(id)s closed at Stripe: %(status)s.", id=dispute["id"], status=status)
                 )
                 exc.action_resolve()
-            run.event._set_state("done", note=f"dispute {dispute['id']} closed ({status}): nothing lost.")
+            run.event._set_done(note=f"dispute {dispute['id']} closed ({status}): nothing lost.")
             return
         if status == "lost":
             text = (
@@ -675,7 +675,7 @@ class IntegrationStripeMapper(models.AbstractModel):
             )
             hint = None
         Exception_._open(run.event, "dispute", text, severity="high", records=record, key=key, hint=hint)
-        run.event._set_state("done", note=f"dispute {dispute['id']} ({status}): exception for finance.")
+        run.event._set_done(note=f"dispute {dispute['id']} ({status}): exception for finance.")
 
     # ------------------------------------------------------------------
     # Payouts
