@@ -1,6 +1,8 @@
 """Retry delays: exponential backoff with jitter, capped."""
 
 import random
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 
 def backoff_seconds(attempt, base=30, cap=6 * 3600, rng=random):
@@ -26,9 +28,6 @@ def parse_retry_after(value):
     value = value.strip()
     if value.isdigit():
         return int(value)
-    from datetime import datetime, timezone
-    from email.utils import parsedate_to_datetime
-
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -10,7 +10,8 @@ that keeps the engine's rules:
   (``integration_base.http_client.bucket_for``), capped by Stripe's limits
   (100 operations/s live, 25 in test mode);
 * SDK errors are mapped onto the engine's hierarchy: connection errors,
-  429 and 5xx are retryable (``Retry-After`` honoured), other 4xx permanent,
+  5xx are retryable, 429 and the local limit :class:`RateLimited`
+  (``Retry-After`` honoured), other 4xx permanent,
   404 the more precise :class:`StripeNotFound`;
 * answers are plain dicts (the JSON Stripe sent), as webhook payloads are.
 """
@@ -20,7 +21,7 @@ import logging
 import stripe
 
 from odoo.addons.integration_base.backoff import parse_retry_after
-from odoo.addons.integration_base.exceptions import PermanentError, RetryableError
+from odoo.addons.integration_base.exceptions import PermanentError, RateLimited, RetryableError
 from odoo.addons.integration_base.http_client import bucket_for
 
 from .const import DEFAULT_API_BASE, RATE_LIMIT_LIVE, RATE_LIMIT_TEST, STRIPE_API_VERSION
@@ -83,15 +84,15 @@ class StripeApi:
         :param params: query (GET/DELETE) or form (POST) parameters; nested
             dicts and lists are encoded the way Stripe expects
         :param idempotency_key: sent as ``Idempotency-Key`` (POST only)
-        :raise RetryableError: rate limited (locally or by Stripe), timeout,
-            connection error, 5xx
+        :raise RateLimited: rate limited (locally or by Stripe)
+        :raise RetryableError: timeout, connection error, 5xx
         :raise StripeNotFound: 404
         :raise PermanentError: any other refusal (bad request, bad key...)
         """
         if self.rate:
             wait = bucket_for(self.rate_key or self.api_base, self.rate).acquire()
             if wait:
-                raise RetryableError(f"rate limit reached for Stripe ({self.rate}/s)", retry_after=wait)
+                raise RateLimited(f"rate limit reached for Stripe ({self.rate}/s)", retry_after=wait)
         kwargs = dict(params or {})
         if idempotency_key:
             kwargs["idempotency_key"] = idempotency_key
@@ -138,7 +139,7 @@ class StripeApi:
         request_id = f" (request {exc.request_id})" if getattr(exc, "request_id", None) else ""
         if isinstance(exc, stripe.RateLimitError) or status == 429:
             headers = exc.headers or {}
-            return RetryableError(
+            return RateLimited(
                 f"{what}: rate limited by Stripe{request_id}", retry_after=parse_retry_after(headers.get("Retry-After"))
             )
         if isinstance(exc, stripe.APIConnectionError) or status is None or status >= 500:

@@ -15,10 +15,12 @@ storage, dedup, retries, exceptions, bindings and views belong to the base.
 """
 
 import json
+import secrets
 
 from odoo import models
+from odoo.exceptions import UserError
 
-from ..exceptions import PermanentError, SignatureError, WebhookError
+from ..exceptions import BusinessError, PermanentError, SignatureError, WebhookError
 from ..http_client import send
 
 
@@ -175,11 +177,30 @@ class IntegrationConnector(models.AbstractModel):
     # ------------------------------------------------------------------
     def _test_connection(self, backend):
         """Call the system and return a short message; raise a UserError if it fails."""
-        from odoo.exceptions import UserError
-
         raise UserError(self.env._("This connector has no connection test."))
 
     def _generate_webhook_secret(self, backend):
-        import secrets
+        """A new webhook secret for the rotation (``action_rotate_webhook_secret``).
 
+        Override it when the system wants its own format (the canonical
+        connector: ``whsec_`` + base64), or raise a ``UserError`` explaining
+        where to get one when the system makes the secret itself (Stripe).
+        """
         return secrets.token_urlsafe(32)
+
+    # ------------------------------------------------------------------
+    # Accounting policies (payment platforms)
+    # ------------------------------------------------------------------
+    def _payout_accounts(self, backend):
+        """Where payouts of ``backend`` are booked.
+
+        :return: dict of ``journal`` (account.journal), ``clearing`` (the
+            reconcilable account the system's payments and refunds are booked
+            on), ``fee`` (fees expense) and ``transfer`` (the money on its way
+            to the bank) accounts
+        :raise BusinessError: (mapping) when they are not configured
+        """
+        raise BusinessError(
+            f"{backend.display_name} does not book payouts: its connector has no payout accounts",
+            category="mapping",
+        )

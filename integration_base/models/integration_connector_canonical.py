@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from odoo import models
+from odoo.exceptions import UserError
 
-from ..exceptions import SignatureError, WebhookError
+from ..exceptions import IntegrationError, SignatureError, WebhookError
+from ..http_client import send
 
 
 class IntegrationConnectorCanonical(models.AbstractModel):
@@ -78,17 +80,12 @@ class IntegrationConnectorCanonical(models.AbstractModel):
 
     def _test_connection(self, backend):
         """Reach the outbound endpoint: any answer below 500 means it is up."""
-        from odoo.exceptions import UserError
-
-        from ..exceptions import IntegrationError
-        from ..http_client import send
-
         if not backend.api_url:
             raise UserError(self.env._("Set the API URL (where Odoo sends canonical messages) first."))
         try:
             response = send("GET", backend.api_url, timeout=backend.timeout)
         except IntegrationError as exc:
-            if " answered 4" in exc.message:
+            if exc.response is not None and 400 <= exc.response.status_code < 500:
                 return self.env._("%s is reachable (it refuses GET, as a webhook endpoint may).", backend.api_url)
             raise UserError(
                 self.env._("Cannot reach %(url)s: %(error)s", url=backend.api_url, error=exc.message)
