@@ -1,1 +1,2 @@
-from . import controllers, models, wizards
+# models first: the canonical types inherit the applier and exporter cores
+from . import models, canonical, controllers, wizards

@@ -13,16 +13,6 @@ EVENT_STATES = [
 #: states after which an event needs nothing more
 FINAL_STATES = ("done", "ignored", "rejected")
 
-CANONICAL_TYPES = [
-    ("customer", "Customer"),
-    ("subscription", "Subscription"),
-    ("invoice", "Invoice"),
-    ("payment", "Payment"),
-    ("refund", "Refund"),
-    ("support_ticket", "Support ticket"),
-    ("product", "Product"),
-    ("payout", "Payout"),
-]
 SCHEMA_VERSION = "1.0"
 
 EXCEPTION_CATEGORIES = [

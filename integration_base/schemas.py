@@ -1,10 +1,14 @@
 """Canonical JSON Schemas: loading and validation (no ORM here).
 
-The schemas live in ``schemas/v<major>/`` as Draft 2020-12 documents; the
-envelope is validated first, then ``data`` against the schema of the
-message's type. A violation raises :class:`SchemaViolation` whose
-``pointer`` is the JSON pointer of the offending field inside the message
-(``/data/lines/0/amount``).
+Every addon may bring canonical types: their schemas live in the addon's
+``schemas/v<major>/`` folder as Draft 2020-12 documents, one file per type
+(``<code>.json``), with ids under :data:`BASE_URI` so that they can refer
+to integration_base's ``common.json``. :func:`validate_message` loads the
+folders it is given (``integration.canonical.type._schema_folders()``: every
+installed addon's ``schemas/``), validates the envelope first, then ``data``
+against the schema of the message's type. A violation raises
+:class:`SchemaViolation` whose ``pointer`` is the JSON pointer of the
+offending field inside the message (``/data/lines/0/amount``).
 """
 
 import functools
@@ -19,12 +23,18 @@ from .exceptions import SchemaViolation
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 BASE_URI = "https://schemas.odoo-integration.dev/canonical/v{major}/"
+#: documents that are not the schema of a canonical type
+SHARED_DOCUMENTS = ("common", "envelope")
 
 
 @functools.cache
-def _validators(major="1"):
-    folder = SCHEMA_DIR / f"v{major}"
-    documents = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+def _validators(major="1", folders=(str(SCHEMA_DIR),)):
+    documents = {}
+    for folder in folders:
+        for path in sorted(Path(folder, f"v{major}").glob("*.json")):
+            if path.stem in documents:
+                raise ValueError(f"two addons define the canonical schema {path.stem} (v{major}): {path}")
+            documents[path.stem] = json.loads(path.read_text())
     registry = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in documents.values())
     checker = FormatChecker()
     return {
@@ -34,9 +44,9 @@ def _validators(major="1"):
     }
 
 
-def schema_document(name, major="1"):
+def schema_document(name, major="1", folders=None):
     """The JSON Schema document ``name`` (``envelope``, ``customer``...)."""
-    return _validators(major)[name].schema
+    return _validators(major, *([tuple(folders)] if folders else []))[name].schema
 
 
 def _raise(error, prefix=""):
@@ -49,20 +59,18 @@ def _raise(error, prefix=""):
     )
 
 
-def validate_message(message):
+def validate_message(message, folders=None):
     """Validate a canonical message (envelope and data).
 
     :param message: dict with the envelope keys and ``data``
+    :param folders: ``schemas/`` folders to load (default: integration_base's)
     :raise SchemaViolation: with the JSON pointer of the first offending field
     """
     if not isinstance(message, dict):
         raise SchemaViolation("/: a canonical message must be a JSON object", pointer="/")
     major = str(message.get("schema_version") or "1").split(".")[0]
-    try:
-        validators = _validators(major)
-    except (FileNotFoundError, KeyError):
-        validators = None
-    if not validators:
+    validators = _validators(major, *([tuple(folders)] if folders else []))
+    if "envelope" not in validators:
         raise SchemaViolation(
             f"/schema_version: unsupported schema version {message.get('schema_version')!r}",
             pointer="/schema_version",
@@ -70,6 +78,9 @@ def validate_message(message):
     error = best_match(validators["envelope"].iter_errors(message))
     if error is not None:
         _raise(error)
+    if message["type"] in SHARED_DOCUMENTS or message["type"] not in validators:
+        known = ", ".join(sorted(set(validators) - set(SHARED_DOCUMENTS)))
+        raise SchemaViolation(f"/type: unknown canonical type {message['type']!r} (known: {known})", pointer="/type")
     error = best_match(validators[message["type"]].iter_errors(message["data"]))
     if error is not None:
         _raise(error, prefix="/data")

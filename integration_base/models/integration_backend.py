@@ -162,6 +162,36 @@ class IntegrationBackend(models.Model):
                 backend.health = "ok"
 
     # ------------------------------------------------------------------
+    # Lifecycle: the connector completes, checks and sets up its backends
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("connector_type"):
+                self.env[f"integration.connector.{vals['connector_type']}"]._backend_create_vals(vals)
+        backends = super().create(vals_list)
+        for backend in backends:
+            backend._connector()._backend_setup(backend)
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("connector_type"):
+            for backend in self:
+                backend._connector()._backend_setup(backend)
+        return result
+
+    @api.constrains("connector_type", "api_key")
+    def _check_connector_settings(self):
+        for backend in self.sudo():
+            backend._connector()._backend_check(backend)
+
+    @api.onchange("connector_type")
+    def _onchange_connector_type(self):
+        if self.connector_type:
+            self._connector()._backend_onchange(self)
+
+    # ------------------------------------------------------------------
     # Connector resolution: the one extension point
     # ------------------------------------------------------------------
     def _connector(self):
@@ -213,8 +243,11 @@ class IntegrationBackend(models.Model):
             backend.reference = _new_reference()
             backend.message_post(body=self.env._("Webhook URL regenerated: update it in the sending system."))
 
-    def action_reset_circuit(self):
-        self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
+    def action_prepare_accounting(self):
+        """Create the journals and accounts the connector books on (its ``_prepare_accounting``)."""
+        for backend in self:
+            backend._connector()._prepare_accounting(backend)
+        return True
 
     def action_view_events(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("integration_base.action_integration_event")
@@ -268,7 +301,10 @@ class IntegrationBackend(models.Model):
 
     def _circuit_success(self):
         if self.circuit_state != "closed" or self.circuit_failures:
-            self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
+            self.action_reset_circuit()
+
+    def action_reset_circuit(self):
+        self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
 
     def _circuit_record_failure(self, error):
         """Count ``error`` when :meth:`_circuit` marked it as a failure of the peer.

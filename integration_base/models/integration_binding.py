@@ -1,21 +1,8 @@
 import zlib
-from datetime import UTC, datetime
 
 from odoo import api, fields, models
 
-from ..const import CANONICAL_TYPES
-
-
-def _parse_ts(value):
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+from ..values import to_datetime
 
 
 class IntegrationBinding(models.Model):
@@ -33,7 +20,7 @@ class IntegrationBinding(models.Model):
 
     backend_id = fields.Many2one("integration.backend", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
-    canonical_type = fields.Selection(CANONICAL_TYPES, required=True)
+    canonical_type = fields.Selection(selection="_selection_canonical_type", required=True)
     external_id = fields.Char(required=True)
     res_model = fields.Char(required=True, index=True)
     res_id = fields.Many2oneReference(model_field="res_model", required=True, index=True)
@@ -48,6 +35,10 @@ class IntegrationBinding(models.Model):
         "UNIQUE(backend_id, canonical_type, external_id)",
         "An external object is bound to one Odoo record per backend.",
     )
+
+    @api.model
+    def _selection_canonical_type(self):
+        return self.env["integration.canonical.type"]._selection()
 
     def _compute_record_name(self):
         for binding in self:
@@ -95,7 +86,7 @@ class IntegrationBinding(models.Model):
                 return int(version) < int(self.source_version)
             except (TypeError, ValueError):
                 return str(version) < self.source_version
-        occurred = _parse_ts(message.get("occurred_at"))
+        occurred = to_datetime(message.get("occurred_at"))
         return bool(occurred and self.source_ts and occurred < self.source_ts)
 
     @api.model
@@ -104,7 +95,7 @@ class IntegrationBinding(models.Model):
         vals = {"res_model": record._name, "res_id": record.id}
         if message:
             vals.update(
-                source_ts=_parse_ts(message.get("occurred_at")),
+                source_ts=to_datetime(message.get("occurred_at")),
                 source_version=message.get("source_version") and str(message["source_version"]),
                 deleted=message.get("action") == "delete",
                 correlation_id=message.get("correlation_id"),

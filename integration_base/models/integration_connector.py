@@ -10,8 +10,11 @@ A connector addon plugs a system in by defining one abstract model::
 and by adding ``("acme", "Acme")`` to ``integration.backend.connector_type``
 (``selection_add``). ``backend._connector()`` returns that model. It
 overrides the hooks below -- a verifier, an identity reader, a mapper, a
-client call for outbound messages and stream pages -- and nothing else:
-storage, dedup, retries, exceptions, bindings and views belong to the base.
+client call for outbound messages and stream pages, the backend's lifecycle
+and the system's policies when its messages are applied (taxes, default
+products, dunning, refunds, payouts) -- and nothing else: storage, dedup,
+retries, exceptions, bindings, appliers and views belong to the base.
+``readme/DEVELOP.md`` walks through writing one.
 """
 
 import json
@@ -173,6 +176,33 @@ class IntegrationConnector(models.AbstractModel):
         raise PermanentError(f"connector has no stream {stream.stream}")
 
     # ------------------------------------------------------------------
+    # Backend lifecycle
+    # ------------------------------------------------------------------
+    def _backend_create_vals(self, vals):
+        """Complete the values of a new backend of this connector (defaults
+        that depend on other values, e.g. a rate limit by account mode).
+
+        :param vals: the create values (a dict, changed in place)
+        """
+        return vals
+
+    def _backend_setup(self, backend):
+        """A backend of this connector was created (or switched to it): make
+        what it needs, e.g. its streams."""
+        return None
+
+    def _backend_check(self, backend):
+        """Check the backend's settings (credentials, mode...) when they change.
+
+        :raise ValidationError: with a readable reason
+        """
+        return None
+
+    def _backend_onchange(self, backend):
+        """Form defaults that follow other settings (``backend`` is the form's record)."""
+        return None
+
+    # ------------------------------------------------------------------
     # Administration
     # ------------------------------------------------------------------
     def _test_connection(self, backend):
@@ -188,9 +218,54 @@ class IntegrationConnector(models.AbstractModel):
         """
         return secrets.token_urlsafe(32)
 
+    def _prepare_accounting(self, backend):
+        """The backend's "Prepare accounting" button: create the journals and
+        accounts the connector books on. :raise UserError: when it has none."""
+        raise UserError(self.env._("%s has no accounting to prepare.", backend.display_name))
+
     # ------------------------------------------------------------------
-    # Accounting policies (payment platforms)
+    # Applying policies: the canonical types ask the connector of the
+    # backend whose message they apply
     # ------------------------------------------------------------------
+    def _sale_tax(self, backend, tax):
+        """The Odoo sales tax of a canonical invoice line tax, when the system has its own mapping.
+
+        :param tax: dict with ``percentage``, ``inclusive`` and optional ``ref``
+            (the system's id of the tax rate)
+        :return: an ``account.tax`` record, or an empty recordset for the
+            engine's default (the sales tax with the same rate)
+        """
+        return self.env["account.tax"]
+
+    def _default_income_product(self, backend, line):
+        """The product of an invoice line whose ``product_ref`` Odoo does not know.
+
+        :return: a ``product.product`` (its income account is used), or an
+            empty recordset (the journal's default account)
+        """
+        return self.env["product.product"]
+
+    def _dunning_policy(self, backend):
+        """How a failed payment of this system is followed up (generic dunning).
+
+        :return: dict of ``user`` (``res.users`` who gets the follow-up
+            activity when the customer has no salesperson; empty: none) and
+            ``hint`` (what to do, in the exception; None: the default advice)
+        """
+        return {"user": self.env["res.users"], "hint": None}
+
+    def _refund_credit_note(self, backend, message):
+        """The Odoo credit note a canonical refund was made for, if the system
+        refunded it on Odoo's request (an outbound refund).
+
+        The refund then settles that credit note (once) instead of booking a
+        new one.
+
+        :return: an ``account.move`` (out_refund of the backend's company) or
+            an empty recordset
+        """
+        return self.env["account.move"]
+
     def _payout_accounts(self, backend):
         """Where payouts of ``backend`` are booked.
 

@@ -6,7 +6,6 @@ import uuid
 from odoo import api, fields, models
 
 from ..const import FINAL_STATES
-from ..schemas import validate_message
 from .integration_event_runner import json_default
 
 
@@ -76,7 +75,7 @@ class IntegrationEventOutbound(models.AbstractModel):
             self._set_ignored(note="The record was deleted before it could be sent.")
             return "record deleted"
         message = self.env["integration.exporter"]._export(self.canonical_type, record, self)
-        validate_message(message)
+        self.env["integration.canonical.type"]._validate(message)
         self.sudo().payload = json.dumps(message, sort_keys=True, default=json_default)
         connector = backend._connector()
         with backend._circuit():

@@ -22,7 +22,6 @@ from odoo.exceptions import UserError
 from ..backoff import backoff_seconds
 from ..const import FINAL_STATES
 from ..exceptions import IntegrationError, PermanentError, RetryableError
-from ..schemas import validate_message
 
 _logger = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class IntegrationEventRunner(models.AbstractModel):
                 message["occurred_at"] = self.occurred_at.isoformat() + "Z"
         self.sudo().canonical = json.dumps(messages, indent=1, default=json_default)
         for message in messages:
-            validate_message(message)
+            self.env["integration.canonical.type"]._validate(message)
             applier._apply(message, self)
         self._set_done()
         return f"applied {len(messages)} canonical message(s)"

@@ -6,18 +6,6 @@ from odoo.exceptions import UserError
 from ..const import BUSINESS_CATEGORIES, EXCEPTION_CATEGORIES, SEVERITIES
 from ..exceptions import AmbiguousMatch, MissingReference, RetryableError
 
-#: Odoo model a person links for a missing canonical reference
-LINK_MODELS = {
-    "customer": "res.partner",
-    "invoice": "account.move",
-    "payment": "account.payment",
-    "subscription": "integration.subscription",
-    "refund": "account.move",
-    "support_ticket": "integration.support.ticket",
-    "product": "product.product",
-    "payout": "account.move",
-}
-
 #: what a person reads first: what happened and what to do, per category
 PLAIN_WORDS = {
     "technical": (
@@ -193,7 +181,7 @@ class IntegrationException(models.Model):
             )
         elif isinstance(error, MissingReference):
             vals.update(
-                link_model=LINK_MODELS.get(error.canonical_type),
+                link_model=self.env["integration.canonical.type"]._link_models().get(error.canonical_type),
                 link_canonical_type=error.canonical_type,
                 link_external_id=error.external_id,
             )

@@ -11,6 +11,8 @@ ENTITLEMENT = {
     "canceled": "ended",
     "incomplete_expired": "ended",
 }
+#: best entitlement first: a customer's overall entitlement is the best of its subscriptions'
+ENTITLEMENT_ORDER = ("active", "grace", "suspended", "ended")
 
 
 class IntegrationSubscription(models.Model):
@@ -75,6 +77,11 @@ class IntegrationSubscription(models.Model):
     def _compute_entitlement_state(self):
         for sub in self:
             sub.entitlement_state = ENTITLEMENT.get(sub.status, "ended")
+
+    def _best_entitlement(self):
+        """The best entitlement of these subscriptions (``none`` without any): what the customer may use."""
+        states = [state for state in self.mapped("entitlement_state") if state]
+        return min(states, key=ENTITLEMENT_ORDER.index) if states else "none"
 
     def write(self, vals):
         changed = self.browse()

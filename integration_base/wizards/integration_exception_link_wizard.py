@@ -14,8 +14,9 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
 
     @api.model
     def _selection_record_ref(self):
-        models_ = ["account.move", "account.payment", "integration.subscription", "integration.support.ticket"]
-        return [(model, self.env[model]._description) for model in models_ if model in self.env]
+        # contacts are chosen with partner_id; every other model a canonical type links
+        models_ = sorted(set(self.env["integration.canonical.type"]._link_models().values()) - {"res.partner"})
+        return [(model, self.env[model]._description) for model in models_]
 
     @api.model
     def default_get(self, fields_list):

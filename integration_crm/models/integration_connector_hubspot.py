@@ -23,6 +23,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError, SignatureError, WebhookError
 from odoo.addons.integration_base.http_client import send
+from odoo.addons.integration_base.values import clean_text
 
 from ..hubspot import (
     COMPANY_PROPERTIES,
@@ -34,13 +35,6 @@ from ..hubspot import (
 )
 
 DEFAULT_API_URL = "https://api.hubapi.com"
-#: best entitlement first: a customer's billing status is its best one
-ENTITLEMENT_ORDER = ("active", "grace", "suspended", "ended")
-
-
-def _text(value):
-    value = "" if value is None else str(value).strip()
-    return value or None
 
 
 class IntegrationConnectorHubspot(models.AbstractModel):
@@ -133,7 +127,7 @@ class IntegrationConnectorHubspot(models.AbstractModel):
     # Mapping
     # ------------------------------------------------------------------
     def _country_code(self, value):
-        value = _text(value)
+        value = clean_text(value)
         if not value:
             return None
         if len(value) == 2 and value.isalpha():
@@ -153,25 +147,29 @@ class IntegrationConnectorHubspot(models.AbstractModel):
             return []
         props = found.get("properties") or {}
         address = {
-            "line1": _text(props.get("address")),
-            "line2": _text(props.get("address2")),
-            "city": _text(props.get("city")),
-            "zip": _text(props.get("zip")),
-            "state": _text(props.get("state")),
+            "line1": clean_text(props.get("address")),
+            "line2": clean_text(props.get("address2")),
+            "city": clean_text(props.get("city")),
+            "zip": clean_text(props.get("zip")),
+            "state": clean_text(props.get("state")),
             "country": self._country_code(props.get("country")),
         }
         if kind == "contact":
-            name = " ".join(part for part in (_text(props.get("firstname")), _text(props.get("lastname"))) if part)
+            name = " ".join(
+                part for part in (clean_text(props.get("firstname")), clean_text(props.get("lastname"))) if part
+            )
             data = {
-                "name": name or _text(props.get("email")) or f"HubSpot contact {object_id}",
-                "email": _text(props.get("email")),
-                "phone": _text(props.get("phone")),
+                "name": name or clean_text(props.get("email")) or f"HubSpot contact {object_id}",
+                "email": clean_text(props.get("email")),
+                "phone": clean_text(props.get("phone")),
                 "is_company": False,
             }
         else:
             data = {
-                "name": _text(props.get("name")) or _text(props.get("domain")) or f"HubSpot company {object_id}",
-                "phone": _text(props.get("phone")),
+                "name": clean_text(props.get("name"))
+                or clean_text(props.get("domain"))
+                or f"HubSpot company {object_id}",
+                "phone": clean_text(props.get("phone")),
                 "is_company": True,
             }
         if any(address.values()):
@@ -179,7 +177,7 @@ class IntegrationConnectorHubspot(models.AbstractModel):
         data["metadata"] = {
             "hubspot_object": kind,
             "hubspot_id": object_id,
-            "hubspot_domain": _text(props.get("domain")),
+            "hubspot_domain": clean_text(props.get("domain")),
         }
         message = {"type": "customer", "external_id": f"{kind}:{object_id}", "action": "upsert", "data": data}
         # the object's own version: an older fetch never overwrites a newer one
@@ -221,9 +219,8 @@ class IntegrationConnectorHubspot(models.AbstractModel):
             if sub.currency_id and sub.currency_id != company.currency_id:
                 amount = sub.currency_id._convert(amount, company.currency_id, company, self.env.cr.now().date())
             mrr += amount
-        states = [state for state in subscriptions.mapped("entitlement_state") if state]
         return {
-            "billing_status": min(states, key=ENTITLEMENT_ORDER.index) if states else "none",
+            "billing_status": subscriptions._best_entitlement(),
             "billing_plan": ";".join(sorted(set(entitled.mapped("plan_code")))),
             "mrr": f"{company.currency_id.round(mrr):.{company.currency_id.decimal_places}f}",
         }

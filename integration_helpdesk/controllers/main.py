@@ -22,11 +22,9 @@ from odoo.http import request
 from odoo.tools import email_normalize
 
 from odoo.addons.integration_base.exceptions import WebhookError
+from odoo.addons.integration_base.values import iso_datetime
 
 _logger = logging.getLogger(__name__)
-
-#: best entitlement first: the customer's overall entitlement is the best one
-ENTITLEMENT_ORDER = ("active", "grace", "suspended", "ended")
 
 
 def _money(amount, currency):
@@ -35,10 +33,6 @@ def _money(amount, currency):
 
 def _date(value):
     return value.isoformat() if value else None
-
-
-def _datetime(value):
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 class HelpdeskBillingContextController(http.Controller):
@@ -65,10 +59,8 @@ class HelpdeskBillingContextController(http.Controller):
     # Checks
     # ------------------------------------------------------------------
     def _backend(self, env, reference):
-        backend = env["integration.backend"].search(
-            [("reference", "=", reference), ("connector_type", "=", "zendesk")], limit=1
-        )
-        if not backend:
+        backend = env["integration.backend"].search([("reference", "=", reference)], limit=1)
+        if not backend or not backend._connector()._offers_billing_context(backend):
             raise WebhookError("unknown helpdesk backend", status=404)
         return backend
 
@@ -109,7 +101,31 @@ class HelpdeskBillingContextController(http.Controller):
         subscriptions = env["integration.subscription"].search(
             [("partner_id", "child_of", customer.id), ("company_id", "=", company.id)], order="id desc", limit=50
         )
-        invoice_domain = [
+        return {
+            "customer": {"name": customer.name, "email": customer.email or None, "is_company": customer.is_company},
+            "entitlement": subscriptions._best_entitlement(),
+            "subscriptions": [self._subscription_json(sub) for sub in subscriptions],
+            **self._invoices_json(env, customer, company),
+            "last_payment": self._last_payment_json(env, customer, company),
+        }
+
+    def _subscription_json(self, sub):
+        return {
+            "plan": sub.plan_code,
+            "plan_name": sub.plan_name or sub.plan_code,
+            "status": sub.status,
+            "entitlement": sub.entitlement_state,
+            "quantity": sub.quantity,
+            "amount": _money(sub.amount, sub.currency_id) if sub.currency_id else None,
+            "currency": sub.currency_id.name or None,
+            "interval": sub.interval or None,
+            "current_period_end": iso_datetime(sub.current_period_end),
+            "cancel_at_period_end": sub.cancel_at_period_end,
+        }
+
+    def _invoices_json(self, env, customer, company):
+        """``open_invoices`` (oldest due first) and ``amount_due`` per currency."""
+        domain = [
             ("move_type", "=", "out_invoice"),
             ("state", "=", "posted"),
             ("payment_state", "in", ("not_paid", "partial")),
@@ -117,39 +133,10 @@ class HelpdeskBillingContextController(http.Controller):
             ("company_id", "=", company.id),
         ]
         Move = env["account.move"]
-        invoices = Move.search(invoice_domain, order="invoice_date_due, id", limit=50)
-        due = Move._read_group(invoice_domain, ["currency_id"], ["amount_residual:sum"], order="currency_id")
-        payment = env["account.payment"].search(
-            [
-                ("partner_type", "=", "customer"),
-                ("payment_type", "=", "inbound"),
-                ("partner_id", "child_of", customer.id),
-                ("state", "in", ("in_process", "paid")),
-                ("company_id", "=", company.id),
-            ],
-            order="date desc, id desc",
-            limit=1,
-        )
-        entitlements = [sub.entitlement_state for sub in subscriptions if sub.entitlement_state]
+        invoices = Move.search(domain, order="invoice_date_due, id", limit=50)
+        due = Move._read_group(domain, ["currency_id"], ["amount_residual:sum"], order="currency_id")
         today = env.cr.now().date()
         return {
-            "customer": {"name": customer.name, "email": customer.email or None, "is_company": customer.is_company},
-            "entitlement": min(entitlements, key=ENTITLEMENT_ORDER.index) if entitlements else "none",
-            "subscriptions": [
-                {
-                    "plan": sub.plan_code,
-                    "plan_name": sub.plan_name or sub.plan_code,
-                    "status": sub.status,
-                    "entitlement": sub.entitlement_state,
-                    "quantity": sub.quantity,
-                    "amount": _money(sub.amount, sub.currency_id) if sub.currency_id else None,
-                    "currency": sub.currency_id.name or None,
-                    "interval": sub.interval or None,
-                    "current_period_end": _datetime(sub.current_period_end),
-                    "cancel_at_period_end": sub.cancel_at_period_end,
-                }
-                for sub in subscriptions
-            ],
             "open_invoices": [
                 {
                     "number": move.name,
@@ -164,13 +151,26 @@ class HelpdeskBillingContextController(http.Controller):
                 for move in invoices
             ],
             "amount_due": [{"currency": currency.name, "amount": _money(amount, currency)} for currency, amount in due],
-            "last_payment": {
-                "date": _date(payment.date),
-                "amount": _money(payment.amount, payment.currency_id),
-                "currency": payment.currency_id.name,
-                "reference": payment.name,
-                "state": payment.state,
-            }
-            if payment
-            else None,
+        }
+
+    def _last_payment_json(self, env, customer, company):
+        payment = env["account.payment"].search(
+            [
+                ("partner_type", "=", "customer"),
+                ("payment_type", "=", "inbound"),
+                ("partner_id", "child_of", customer.id),
+                ("state", "in", ("in_process", "paid")),
+                ("company_id", "=", company.id),
+            ],
+            order="date desc, id desc",
+            limit=1,
+        )
+        if not payment:
+            return None
+        return {
+            "date": _date(payment.date),
+            "amount": _money(payment.amount, payment.currency_id),
+            "currency": payment.currency_id.name,
+            "reference": payment.name,
+            "state": payment.state,
         }

@@ -1,2 +1,3 @@
 from . import integration_backend
+from . import integration_connector
 from . import integration_connector_zendesk

@@ -19,6 +19,8 @@ class IntegrationBackend(models.Model):
         for backend in self:
             backend.helpdesk_billing_context_url = (
                 f"{base}/integration/helpdesk/{backend.reference}/billing-context"
-                if backend.connector_type == "zendesk" and backend.reference
+                if backend.connector_type
+                and backend.reference
+                and backend._connector()._offers_billing_context(backend)
                 else False
             )

@@ -22,6 +22,7 @@ find the contact by e-mail.
 from odoo import models
 
 from odoo.addons.integration_base.exceptions import PermanentError, WebhookError
+from odoo.addons.integration_base.values import clean_text
 
 from ..zendesk import (
     IGNORED_TICKET_EVENTS,
@@ -45,15 +46,13 @@ def _iso(value):
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _text(value):
-    value = "" if value is None else str(value).strip()
-    return value or None
-
-
 class IntegrationConnectorZendesk(models.AbstractModel):
     _name = "integration.connector.zendesk"
     _inherit = "integration.connector"
     _description = "Zendesk connector"
+
+    def _offers_billing_context(self, backend):
+        return True
 
     # ------------------------------------------------------------------
     # Webhook
@@ -65,7 +64,7 @@ class IntegrationConnectorZendesk(models.AbstractModel):
         event_type = payload.get("type")
         if not isinstance(event_type, str) or not event_type.startswith("zen:event-type:"):
             raise WebhookError("not a Zendesk event: 'type' must be a zen:event-type:... name")
-        external_id = _text(payload.get("id")) or _text(headers.get(INVOCATION_HEADER))
+        external_id = clean_text(payload.get("id")) or clean_text(headers.get(INVOCATION_HEADER))
         if not external_id:
             raise WebhookError(f"the event has no id (neither 'id' in the body nor {INVOCATION_HEADER})")
         detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
@@ -86,7 +85,7 @@ class IntegrationConnectorZendesk(models.AbstractModel):
         detail = payload.get("detail")
         if not isinstance(detail, dict):
             raise PermanentError("the Zendesk event has no 'detail' object (the ticket)", category="mapping")
-        ticket_id = _text(detail.get("id"))
+        ticket_id = clean_text(detail.get("id"))
         if not ticket_id and str(payload.get("subject") or "").startswith("zen:ticket:"):
             ticket_id = payload["subject"].split(":", 2)[2] or None
         if not ticket_id:
@@ -100,27 +99,27 @@ class IntegrationConnectorZendesk(models.AbstractModel):
                 hint="Zendesk statuses are new, open, pending, hold, solved and closed: check the webhook body.",
             )
         requester = detail.get("requester") if isinstance(detail.get("requester"), dict) else {}
-        requester_id = _text(detail.get("requester_id")) or _text(requester.get("id"))
+        requester_id = clean_text(detail.get("requester_id")) or clean_text(requester.get("id"))
         tags = detail.get("tags") or []
         if isinstance(tags, str):  # trigger placeholder {{ticket.tags}}: space separated
             tags = tags.split()
         updated_at = _iso(detail.get("updated_at")) or _iso(payload.get("time"))
         data = {
-            "subject": _text(detail.get("subject")) or f"Zendesk ticket #{ticket_id}",
-            "description": _text(detail.get("description")),
+            "subject": clean_text(detail.get("subject")) or f"Zendesk ticket #{ticket_id}",
+            "description": clean_text(detail.get("description")),
             "status": status,
             "priority": PRIORITY_MAP.get(str(detail.get("priority") or "").strip().lower()),
             "tags": [str(tag) for tag in tags if str(tag).strip()],
             "customer_ref": requester_id,
-            "requester_email": _text(requester.get("email")),
-            "requester_name": _text(requester.get("name")),
+            "requester_email": clean_text(requester.get("email")),
+            "requester_name": clean_text(requester.get("name")),
             "created_at": _iso(detail.get("created_at")),
             "updated_at": updated_at,
             "metadata": {
                 "zendesk_ticket_id": ticket_id,
                 "zendesk_event": payload["type"],
-                "zendesk_organization_id": _text(detail.get("organization_id")),
-                "channel": _text((detail.get("via") or {}).get("channel"))
+                "zendesk_organization_id": clean_text(detail.get("organization_id")),
+                "channel": clean_text((detail.get("via") or {}).get("channel"))
                 if isinstance(detail.get("via"), dict)
                 else None,
             },

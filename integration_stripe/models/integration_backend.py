@@ -1,9 +1,8 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from odoo.addons.integration_base.exceptions import BusinessError
 
-from ..client import effective_rate
 from ..const import DEFAULT_FETCH_OBJECTS, FETCHABLE_OBJECTS, STRIPE_API_VERSION
 
 #: streams every Stripe backend gets: (code, scheduled, interval in minutes)
@@ -88,42 +87,13 @@ class IntegrationBackend(models.Model):
                     )
                 )
 
-    @api.constrains("api_key", "stripe_livemode", "connector_type")
-    def _check_stripe_api_key(self):
-        for backend in self.sudo().filtered(lambda b: b.connector_type == "stripe" and b.api_key):
-            key = backend.api_key.strip()
-            if not key.startswith(("sk_", "rk_")):
-                raise ValidationError(self.env._("A Stripe secret key starts with sk_ (or rk_ for a restricted key)."))
-            live = key.startswith(("sk_live_", "rk_live_"))
-            test = key.startswith(("sk_test_", "rk_test_"))
-            if (live and not backend.stripe_livemode) or (test and backend.stripe_livemode):
-                raise ValidationError(
-                    self.env._(
-                        "The API key is a %(key)s key but the backend is in %(mode)s mode.",
-                        key=self.env._("live") if live else self.env._("test"),
-                        mode=self.env._("live") if backend.stripe_livemode else self.env._("test"),
-                    )
-                )
+    @api.constrains("stripe_livemode")
+    def _check_stripe_livemode(self):
+        self._check_connector_settings()
 
-    @api.onchange("stripe_livemode", "connector_type")
+    @api.onchange("stripe_livemode")
     def _onchange_stripe_livemode(self):
-        if self.connector_type == "stripe":
-            self.rate_limit = effective_rate(0, self.stripe_livemode)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("connector_type") == "stripe" and "rate_limit" not in vals:
-                vals["rate_limit"] = effective_rate(0, vals.get("stripe_livemode"))
-        backends = super().create(vals_list)
-        backends.filtered(lambda b: b.connector_type == "stripe")._stripe_ensure_streams()
-        return backends
-
-    def write(self, vals):
-        result = super().write(vals)
-        if vals.get("connector_type") == "stripe":
-            self._stripe_ensure_streams()
-        return result
+        self._onchange_connector_type()
 
     # ------------------------------------------------------------------
     # Helpers of the connector
@@ -145,9 +115,8 @@ class IntegrationBackend(models.Model):
                 ]
             )
 
-    def _payout_accounts(self):
-        if self.connector_type != "stripe":
-            return super()._payout_accounts()
+    def _stripe_payout_accounts(self):
+        """The Stripe tab's accounts (the connector's ``_payout_accounts``)."""
         missing = [
             label
             for label, value in (
@@ -177,64 +146,72 @@ class IntegrationBackend(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
-    def action_stripe_prepare_accounting(self):
-        """Create what is missing: the Stripe journal, the balance and fees accounts.
+    def _stripe_prepare_accounting(self):
+        """Create what is missing: the Stripe journal, the balance and fees accounts
+        (the connector's ``_prepare_accounting``).
 
         The journal's payment methods book on the Stripe balance account, so
         that every Stripe payment and refund waits there for its payout.
         """
-        for backend in self:
-            if backend.connector_type != "stripe":
-                raise UserError(self.env._("%s is not a Stripe backend.", backend.name))
-            company = backend.company_id
-            Account = self.env["account.account"].with_company(company)
-            vals = {}
-            clearing = backend.stripe_clearing_account_id
-            if not clearing:
-                clearing = Account.create(
-                    {
-                        "name": self.env._("Stripe balance"),
-                        "code": Account._search_new_account_code("101900"),
-                        "account_type": "asset_current",
-                        "reconcile": True,
-                    }
-                )
-                vals["stripe_clearing_account_id"] = clearing.id
-            elif not clearing.reconcile:
-                clearing.reconcile = True
-            if not backend.stripe_fee_account_id:
-                vals["stripe_fee_account_id"] = Account.create(
-                    {
-                        "name": self.env._("Stripe fees"),
-                        "code": Account._search_new_account_code("627900"),
-                        "account_type": "expense",
-                    }
-                ).id
-            if not backend.stripe_transfer_account_id and company.transfer_account_id:
-                vals["stripe_transfer_account_id"] = company.transfer_account_id.id
-            journal = backend.payment_journal_id
-            if not journal:
-                Journal = self.env["account.journal"].with_company(company)
-                code = "STRP"
-                while Journal.search_count([("code", "=", code), ("company_id", "=", company.id)]):
-                    code = f"STR{int(code[3:]) + 1 if code[3:].isdigit() else 2}"
-                journal = Journal.create(
-                    {"name": self.env._("Stripe"), "code": code, "type": "bank", "company_id": company.id}
-                )
-                vals["payment_journal_id"] = journal.id
-            journal.inbound_payment_method_line_ids.payment_account_id = clearing
-            journal.outbound_payment_method_line_ids.payment_account_id = clearing
-            if vals:
-                backend.write(vals)
-            backend.message_post(
-                body=self.env._(
-                    "Accounting prepared by %(user)s: journal %(journal)s books Stripe payments on %(account)s.",
-                    user=self.env.user.name,
-                    journal=journal.display_name,
-                    account=clearing.display_name,
-                )
+        self.ensure_one()
+        vals = {}
+        clearing = self._stripe_ensure_accounts(vals)
+        journal = self.payment_journal_id
+        if not journal:
+            journal = self._stripe_create_journal()
+            vals["payment_journal_id"] = journal.id
+        journal.inbound_payment_method_line_ids.payment_account_id = clearing
+        journal.outbound_payment_method_line_ids.payment_account_id = clearing
+        if vals:
+            self.write(vals)
+        self.message_post(
+            body=self.env._(
+                "Accounting prepared by %(user)s: journal %(journal)s books Stripe payments on %(account)s.",
+                user=self.env.user.name,
+                journal=journal.display_name,
+                account=clearing.display_name,
             )
-        return True
+        )
+
+    def _stripe_ensure_accounts(self, vals):
+        """The Stripe balance account (reconcilable), made if missing with the fees account.
+
+        :param vals: backend values to write, completed in place
+        """
+        company = self.company_id
+        Account = self.env["account.account"].with_company(company)
+        clearing = self.stripe_clearing_account_id
+        if not clearing:
+            clearing = Account.create(
+                {
+                    "name": self.env._("Stripe balance"),
+                    "code": Account._search_new_account_code("101900"),
+                    "account_type": "asset_current",
+                    "reconcile": True,
+                }
+            )
+            vals["stripe_clearing_account_id"] = clearing.id
+        elif not clearing.reconcile:
+            clearing.reconcile = True
+        if not self.stripe_fee_account_id:
+            vals["stripe_fee_account_id"] = Account.create(
+                {
+                    "name": self.env._("Stripe fees"),
+                    "code": Account._search_new_account_code("627900"),
+                    "account_type": "expense",
+                }
+            ).id
+        if not self.stripe_transfer_account_id and company.transfer_account_id:
+            vals["stripe_transfer_account_id"] = company.transfer_account_id.id
+        return clearing
+
+    def _stripe_create_journal(self):
+        company = self.company_id
+        Journal = self.env["account.journal"].with_company(company)
+        code = "STRP"
+        while Journal.search_count([("code", "=", code), ("company_id", "=", company.id)]):
+            code = f"STR{int(code[3:]) + 1 if code[3:].isdigit() else 2}"
+        return Journal.create({"name": self.env._("Stripe"), "code": code, "type": "bank", "company_id": company.id})
 
     def action_stripe_add_tax_mapping(self):
         """Propose one mapping line per sales tax of the company not mapped yet."""

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 import stripe
 
-from odoo import models
-from odoo.exceptions import UserError
+from odoo import fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.integration_base.exceptions import (
     BusinessError,
@@ -30,7 +30,7 @@ from odoo.addons.integration_base.exceptions import (
     WebhookError,
 )
 
-from ..amounts import to_datetime, to_minor
+from ..amounts import iso, to_datetime, to_decimal, to_minor
 from ..client import StripeApi, StripeNotFound, StripeResult, effective_rate
 from ..const import EU_COUNTRIES, SUPPORTED_EVENTS, VAT_TAX_ID_TYPES, VAT_TYPES, WEBHOOK_TOLERANCE
 
@@ -106,6 +106,65 @@ class IntegrationConnectorStripe(models.AbstractModel):
                 "move the current secret to 'Previous webhook secret' and paste the new one as 'Webhook secret'."
             )
         )
+
+    # ------------------------------------------------------------------
+    # Backend lifecycle and the policies of Stripe's messages
+    # ------------------------------------------------------------------
+    def _backend_create_vals(self, vals):
+        if "rate_limit" not in vals:
+            vals["rate_limit"] = effective_rate(0, vals.get("stripe_livemode"))
+        return vals
+
+    def _backend_setup(self, backend):
+        backend._stripe_ensure_streams()
+
+    def _backend_check(self, backend):
+        key = (backend.sudo().api_key or "").strip()
+        if not key:
+            return
+        if not key.startswith(("sk_", "rk_")):
+            raise ValidationError(self.env._("A Stripe secret key starts with sk_ (or rk_ for a restricted key)."))
+        live = key.startswith(("sk_live_", "rk_live_"))
+        test = key.startswith(("sk_test_", "rk_test_"))
+        if (live and not backend.stripe_livemode) or (test and backend.stripe_livemode):
+            raise ValidationError(
+                self.env._(
+                    "The API key is a %(key)s key but the backend is in %(mode)s mode.",
+                    key=self.env._("live") if live else self.env._("test"),
+                    mode=self.env._("live") if backend.stripe_livemode else self.env._("test"),
+                )
+            )
+
+    def _backend_onchange(self, backend):
+        backend.rate_limit = effective_rate(0, backend.stripe_livemode)
+
+    def _prepare_accounting(self, backend):
+        backend._stripe_prepare_accounting()
+
+    def _payout_accounts(self, backend):
+        return backend._stripe_payout_accounts()
+
+    def _sale_tax(self, backend, tax):
+        return backend.stripe_tax_map_ids._match(tax)
+
+    def _default_income_product(self, backend, line):
+        return backend.stripe_income_product_id
+
+    def _dunning_policy(self, backend):
+        return {
+            "user": backend.stripe_dunning_user_id,
+            "hint": "Stripe retries the card on its schedule. Contact the customer about their payment method; "
+            "the activity on the customer is for whoever follows up.",
+        }
+
+    def _refund_credit_note(self, backend, message):
+        """A refund made in Stripe by the outbound refund of an Odoo credit note (``metadata.odoo_move_id``)."""
+        move_id = (message["data"].get("metadata") or {}).get("odoo_move_id")
+        Move = self.env["account.move"]
+        credit_note = Move.browse(int(move_id)).exists() if move_id else Move
+        if credit_note.move_type != "out_refund" or credit_note.company_id != backend.company_id:
+            return Move
+        return credit_note
 
     # ------------------------------------------------------------------
     # Inbound: webhook
@@ -351,7 +410,29 @@ class IntegrationConnectorStripe(models.AbstractModel):
     def _outbound_response(self, backend, event, message, response):
         if message["type"] == "refund":
             credit_note = self.env["account.move"].sudo().browse(event.res_id)
-            self.env["integration.applier"].sudo()._stripe_book_outbound_refund(event, credit_note, response.data)
+            self._book_outbound_refund(event, credit_note, response.data)
+
+    def _book_outbound_refund(self, event, credit_note, refund):
+        """The refund Stripe made for ``credit_note`` (answer of the outbound call), booked once."""
+        if not refund.get("id"):
+            raise BusinessError(f"Stripe answered without a refund id for {credit_note.name}", category="technical")
+        currency = refund.get("currency") or credit_note.currency_id.name.lower()
+        message = {
+            "type": "refund",
+            "external_id": refund["id"],
+            "occurred_at": iso(refund.get("created")) or fields.Datetime.now().isoformat() + "Z",
+            "correlation_id": event.correlation_id,
+            "data": {
+                "amount": to_decimal(refund.get("amount") or 0, currency),
+                "currency": currency.upper(),
+                "status": {"requires_action": "pending"}.get(refund.get("status"), refund.get("status") or "pending"),
+                "date": fields.Date.to_string(fields.Date.context_today(self)),
+            },
+        }
+        if not self.env["integration.canonical.refund"]._apply_credit_note_refund(message, event, credit_note):
+            event._add_note(f"refund {refund['id']} was already booked by its Stripe event.")
+            return
+        event._add_note(f"{credit_note.name} refunded in Stripe as {refund['id']} ({refund.get('status')}).")
 
     # ------------------------------------------------------------------
     # Streams

@@ -61,7 +61,7 @@ class StripeCaseMixin(IntegrationCaseMixin):
 
     @classmethod
     def _prepare_accounting(cls, backend):
-        backend.action_stripe_prepare_accounting()
+        backend.action_prepare_accounting()
         cls.vat15 = cls.env["account.tax"].create(
             {"name": "VAT 15% (Stripe)", "amount": 15.0, "amount_type": "percent", "type_tax_use": "sale"}
         )

@@ -49,7 +49,7 @@ class TestStripeBackend(StripeCaseMixin, TransactionCase):
         self.env.company.transfer_account_id = self.env["account.account"].create(
             {"name": "Transfers", "code": "109900", "account_type": "asset_current", "reconcile": True}
         )
-        self.backend.action_stripe_prepare_accounting()
+        self.backend.action_prepare_accounting()
         journal = self.backend.payment_journal_id
         clearing = self.backend.stripe_clearing_account_id
         self.assertEqual(journal.type, "bank")
@@ -58,7 +58,7 @@ class TestStripeBackend(StripeCaseMixin, TransactionCase):
         self.assertEqual(self.backend.stripe_transfer_account_id, self.env.company.transfer_account_id)
         methods = journal.inbound_payment_method_line_ids | journal.outbound_payment_method_line_ids
         self.assertEqual(methods.payment_account_id, clearing, "Stripe payments book on the Stripe balance")
-        self.backend.action_stripe_prepare_accounting()
+        self.backend.action_prepare_accounting()
         self.assertEqual(self.backend.payment_journal_id, journal, "nothing is created twice")
         self.assertEqual(self.backend.stripe_clearing_account_id, clearing)
         self.assertEqual(self.backend._payout_accounts()["clearing"], clearing)

@@ -1,0 +1,124 @@
+"""Canonical customer <-> ``res.partner``."""
+
+from odoo import models
+
+from ..exceptions import AmbiguousMatch
+
+#: canonical key -> partner field, copied as they are
+SIMPLE_FIELDS = {
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    "vat": "vat",
+    "company_registry": "company_registry",
+}
+
+
+class IntegrationCanonicalCustomer(models.AbstractModel):
+    _name = "integration.canonical.customer"
+    _inherit = ["integration.applier", "integration.exporter"]
+    _description = "Canonical customer (res.partner)"
+
+    # ------------------------------------------------------------------
+    # Inbound
+    # ------------------------------------------------------------------
+    def _apply_record(self, message, event, partner):
+        if message.get("action") == "delete":
+            return self._archive_deleted(message, event, partner)
+        if partner:
+            self._write_changed(partner, self._customer_vals(self._owned_filter(message, event, partner)))
+            return self._finish(message, event, partner, "updated")
+        partner = self._match_partner(event.backend_id, message["external_id"], message["data"])
+        if partner:
+            partner.write(self._customer_vals(self._owned_filter(message, event, partner)))
+            return self._finish(message, event, partner, "linked")
+        vals = self._customer_vals(message["data"])
+        vals.setdefault("company_id", False)
+        partner = self.env["res.partner"].create(vals)
+        return self._finish(message, event, partner, "created")
+
+    def _customer_vals(self, data):
+        vals = {field: data[key] or False for key, field in SIMPLE_FIELDS.items() if key in data}
+        if "is_company" in data:
+            vals["is_company"] = data["is_company"]
+        if "address" in data:
+            vals.update(self._address_vals(data["address"] or {}))
+        if data.get("lang"):
+            lang = self.env["res.lang"]._get_data(code=data["lang"].replace("-", "_"))
+            if lang and lang.active:
+                vals["lang"] = lang.code
+        return vals
+
+    def _address_vals(self, address):
+        Country, State = self.env["res.country"], self.env["res.country.state"]
+        country = Country.search([("code", "=", address["country"])], limit=1) if address.get("country") else Country
+        state = State
+        if country and address.get("state"):
+            state = State.search(
+                [
+                    ("country_id", "=", country.id),
+                    "|",
+                    ("code", "=", address["state"]),
+                    ("name", "=ilike", address["state"]),
+                ],
+                limit=1,
+            )
+        return {
+            "street": address.get("line1") or False,
+            "street2": address.get("line2") or False,
+            "city": address.get("city") or False,
+            "zip": address.get("zip") or False,
+            "country_id": country.id,
+            "state_id": state.id,
+        }
+
+    def _match_partner(self, backend, external_id, data):
+        """Find the partner of a new external customer by the configured keys.
+
+        :return: a partner or an empty recordset
+        :raise AmbiguousMatch: when several partners match
+        """
+        Partner = self.env["res.partner"]
+        candidates = Partner.browse()
+        keys = [
+            (backend.match_partner_email, "email", "email", "=ilike"),
+            (backend.match_partner_vat, "vat", "vat", "="),
+            (backend.match_partner_registry, "company_registry", "company_registry", "="),
+        ]
+        for enabled, key, field, operator in keys:
+            if enabled and data.get(key):
+                candidates |= Partner.search(
+                    [(field, operator, data[key]), ("company_id", "in", (False, backend.company_id.id))], limit=10
+                )
+        candidates = candidates.filtered(lambda p: not p.parent_id or p.is_company)
+        if len(candidates) > 1:
+            raise AmbiguousMatch(
+                f"{len(candidates)} contacts match customer {external_id} ({data.get('email') or data.get('vat')})",
+                candidates=candidates,
+                canonical_type="customer",
+                external_id=external_id,
+                records=candidates,
+            )
+        return candidates
+
+    # ------------------------------------------------------------------
+    # Outbound
+    # ------------------------------------------------------------------
+    def _export_data(self, partner, event):
+        return {
+            "name": partner.name or partner.display_name,
+            "email": partner.email or None,
+            "phone": partner.phone or None,
+            "is_company": partner.is_company,
+            "vat": partner.vat or None,
+            "company_registry": partner.company_registry or None,
+            "address": {
+                "line1": partner.street or None,
+                "line2": partner.street2 or None,
+                "city": partner.city or None,
+                "zip": partner.zip or None,
+                "state": partner.state_id.code or None,
+                "country": partner.country_id.code or None,
+            },
+            "metadata": {"odoo_model": partner._name, "odoo_id": partner.id},
+        }
