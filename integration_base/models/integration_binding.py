@@ -72,6 +72,21 @@ class IntegrationBinding(models.Model):
         )
 
     @api.model
+    def _find_for(self, backend, canonical_type, records, limit=1):
+        """The bindings of ``records`` (Odoo side) on ``backend`` for ``canonical_type``."""
+        if not records:
+            return self.browse()
+        return self.sudo().search(
+            [
+                ("backend_id", "=", backend.id),
+                ("canonical_type", "=", canonical_type),
+                ("res_model", "=", records._name),
+                ("res_id", "in", records.ids),
+            ],
+            limit=limit,
+        )
+
+    @api.model
     def _find_record(self, backend, canonical_type, external_id):
         """The Odoo record bound to an external object, or None."""
         binding = self._find(backend, canonical_type, external_id)

@@ -46,19 +46,4 @@ class IntegrationExporter(models.AbstractModel):
 
     def _bound_ref(self, event, canonical_type, records):
         """External id of the first of ``records`` bound to the event's backend, or None."""
-        if not records:
-            return None
-        binding = (
-            self.env["integration.binding"]
-            .sudo()
-            .search(
-                [
-                    ("backend_id", "=", event.backend_id.id),
-                    ("canonical_type", "=", canonical_type),
-                    ("res_model", "=", records._name),
-                    ("res_id", "in", records.ids),
-                ],
-                limit=1,
-            )
-        )
-        return binding.external_id or None
+        return self.env["integration.binding"]._find_for(event.backend_id, canonical_type, records).external_id or None
