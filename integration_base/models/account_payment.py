@@ -7,6 +7,8 @@ class AccountPayment(models.Model):
     def action_post(self):
         result = super().action_post()
         self.env["integration.event"]._emit_outbound(
-            "payment", self.filtered(lambda p: p.partner_type == "customer" and p.payment_type == "inbound")
+            "payment",
+            self.filtered(lambda p: p.partner_type == "customer" and p.payment_type == "inbound"),
+            action="posted",
         )
         return result

@@ -132,6 +132,20 @@ class IntegrationConnector(models.AbstractModel):
         """
         return True
 
+    def _outbound_enqueue(self, backend, event):
+        """Schedule the sending of a new outbound event.
+
+        Called by ``_emit_outbound`` in the transaction that made the change
+        and its event: whatever is scheduled here is rolled back with them.
+        By default one job per event sends it (``_send_outbound``). A
+        connector that must keep a backend's events in order, or send them
+        in batches, schedules its own job instead (integration_amqp: one
+        relay per backend publishing in id order); a person's retry of the
+        event still goes through ``_send_outbound`` and
+        :meth:`_outbound_deliver`.
+        """
+        event._enqueue("_send_outbound")
+
     def _outbound_deliver(self, backend, event, message):
         """Deliver ``message``: by default one HTTP call described by :meth:`_outbound_request`.
 

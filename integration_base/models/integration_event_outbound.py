@@ -16,13 +16,19 @@ class IntegrationEventOutbound(models.AbstractModel):
     _description = "Integration Event Outbound (outbox, sending)"
 
     @api.model
-    def _emit_outbound(self, canonical_type, records):
+    def _emit_outbound(self, canonical_type, records, action="changed"):
         """Create one outbound event per subscribed backend for ``records``.
 
         Called from Odoo-side triggers inside the transaction that changed
-        the records, so the change and its outbound event commit together.
-        The current state of the record is read when the event is sent, so
-        several writes in one transaction make one event.
+        the records (a person's change, or one applied from another system),
+        so the change and its outbound event commit together: this is the
+        outbox. The current state of the record is read when the event is
+        sent, so several writes in one transaction make one event (the first
+        action named wins). Each backend's connector schedules the sending
+        (``_outbound_enqueue``).
+
+        :param action: what happened (``created``, ``updated``, ``posted``,
+            ``paid``...): the event type is ``<canonical_type>.<action>``
         """
         if not records or self.env.context.get("integration_no_outbound"):
             return self.browse()
@@ -35,7 +41,8 @@ class IntegrationEventOutbound(models.AbstractModel):
             for backend in backends:
                 if backend.id == origin or (company and backend.company_id != company):
                     continue
-                if not backend._connector()._outbound_accepts(backend, canonical_type, record):
+                connector = backend._connector()
+                if not connector._outbound_accepts(backend, canonical_type, record):
                     continue
                 key = (backend.id, record._name, record.id)
                 if key in seen:
@@ -46,7 +53,7 @@ class IntegrationEventOutbound(models.AbstractModel):
                         "backend_id": backend.id,
                         "direction": "out",
                         "source": "odoo",
-                        "event_type": f"{canonical_type}.changed",
+                        "event_type": f"{canonical_type}.{action}",
                         "canonical_type": canonical_type,
                         "external_id": uuid.uuid4().hex,
                         "occurred_at": fields.Datetime.now(),
@@ -56,7 +63,7 @@ class IntegrationEventOutbound(models.AbstractModel):
                         "correlation_id": self.env.context.get("integration_correlation_id") or uuid.uuid4().hex,
                     }
                 )
-                event._enqueue("_send_outbound")
+                connector._outbound_enqueue(backend, event)
                 events |= event
         return events
 

@@ -95,5 +95,5 @@ class IntegrationSubscription(models.Model):
             )
         result = super().write(vals)
         if changed:
-            self.env["integration.event"]._emit_outbound("subscription", changed)
+            self.env["integration.event"]._emit_outbound("subscription", changed, action="updated")
         return result

@@ -38,7 +38,7 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         partners = super().create(vals_list)
         self.env["integration.event"]._emit_outbound(
-            "customer", partners.filtered(lambda p: not p.parent_id or p.is_company)
+            "customer", partners.filtered(lambda p: not p.parent_id or p.is_company), action="created"
         )
         return partners
 
@@ -46,7 +46,7 @@ class ResPartner(models.Model):
         result = super().write(vals)
         if CUSTOMER_FIELDS.intersection(vals):
             self.env["integration.event"]._emit_outbound(
-                "customer", self.filtered(lambda p: not p.parent_id or p.is_company)
+                "customer", self.filtered(lambda p: not p.parent_id or p.is_company), action="updated"
             )
         return result
 
