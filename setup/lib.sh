@@ -15,7 +15,7 @@ INTEGRATION_DB=${INTEGRATION_DB:-integration}
 INTEGRATION_HTTP_PORT=${INTEGRATION_HTTP_PORT:-8069}
 INTEGRATION_GEVENT_PORT=${INTEGRATION_GEVENT_PORT:-8072}
 INTEGRATION_WORKERS=${INTEGRATION_WORKERS:-2}
-INTEGRATION_ADDONS=integration_base,integration_stripe,integration_crm,integration_helpdesk,integration_monitoring
+INTEGRATION_ADDONS=integration_base,integration_stripe,integration_crm,integration_helpdesk,integration_monitoring,integration_amqp
 PY=$INTEGRATION_VENV/bin/python
 ODOO_BIN=$INTEGRATION_VENV/bin/odoo
 # Test peers (setup/tools-requirements.txt) live in a virtualenv of their own.
@@ -68,7 +68,7 @@ list_db = False
 http_port = $3
 http_interface = ${INTEGRATION_HTTP_INTERFACE:-127.0.0.1}
 gevent_port = $INTEGRATION_GEVENT_PORT
-server_wide_modules = base,web,queue_job
+server_wide_modules = base,web,queue_job,integration_amqp
 workers = $INTEGRATION_WORKERS
 max_cron_threads = 1
 limit_time_cpu = 600

@@ -1,0 +1,159 @@
+"""The outbox relay: outbound events of a backend to its exchange, in order.
+
+The outbox is the engine's own: an Odoo change (made by a person, or
+applied from any other system) creates its outbound event *in the
+transaction that made the change* (``integration.event._emit_outbound``).
+A rolled-back transaction leaves no event and no job, so nothing is
+published for it. For an AMQP backend the connector does not enqueue one
+job per event: it makes sure one *relay* job of the backend is pending
+(queue_job ``identity_key``), and that job publishes every committed event
+of the backend in id order:
+
+* one relay at a time per backend (a transaction-level advisory lock; a
+  second one is postponed without counting a retry), so events of one
+  entity are published in the order their transactions committed (a change
+  of a record waits for the row lock of the previous one, so its event
+  gets the higher id);
+* each message is published persistent and waits for its publisher
+  confirm; confirmed events are *done*;
+* a broker failure (refused, lost, no confirm in time, nack) stops the
+  relay at that event: it and every later event stay *queued*, the relay
+  comes back after a backoff (doubling, capped at 5 minutes, with jitter),
+  forever, and the backend's circuit shows the outage. Nothing is skipped,
+  so nothing is reordered. A message whose confirm never came may have
+  reached the broker: it is published again with the same ``message_id``
+  (consumers deduplicate on it);
+* a message that cannot be made (the record's canonical message fails
+  its schema) fails that event with an exception for a person, and the
+  others go on: their messages carry the full current state anyway.
+
+The body is the record's canonical message when it is published (the
+engine's rule: several writes in one transaction make one event); the
+routing key ``<type>.<action>`` says what happened.
+"""
+
+import json
+import traceback
+
+from odoo import api, fields, models
+
+from odoo.addons.integration_base.backoff import backoff_seconds
+from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError
+from odoo.addons.integration_base.schemas import validate_message
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..const import RELAY_BACKOFF_CAP
+
+#: first key of the relay's advisory lock (the second is the backend id)
+LOCK_NAMESPACE = 0x616D7170  # "amqp"
+#: events published by one relay job; the next job takes the rest
+BATCH = 200
+
+
+class IntegrationAmqpRelay(models.AbstractModel):
+    _name = "integration.amqp.relay"
+    _description = "Integration AMQP relay (outbox to exchange, in order)"
+
+    @api.model
+    def _schedule(self, backend, eta=None):
+        """Make sure one relay job of ``backend`` is pending (same transaction as the caller)."""
+        return (
+            self.sudo()
+            .with_delay(
+                channel=backend.job_channel,
+                eta=eta,
+                identity_key=f"integration_amqp_relay_{backend.id}",
+                description=f"Publish the outbox of {backend.name}",
+            )
+            ._run(backend)
+        )
+
+    def _pending(self, backend, limit):
+        return (
+            self.env["integration.event"]
+            .sudo()
+            .with_context(tracking_disable=True)
+            .search(
+                [("backend_id", "=", backend.id), ("direction", "=", "out"), ("state", "=", "queued")],
+                order="id",
+                limit=limit,
+            )
+        )
+
+    @api.model
+    def _run(self, backend):
+        """Job: publish the backend's queued outbound events, oldest first."""
+        backend = backend.sudo()
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, backend.id))
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError("another relay of this backend is publishing", seconds=2, ignore_retry=True)
+        pending = self._pending(backend, BATCH + 1)
+        if not pending:
+            return "nothing to publish"
+        head = pending[0]
+        if head.next_retry_at and head.next_retry_at > fields.Datetime.now():
+            self._schedule(backend, eta=head.next_retry_at)
+            return f"waiting for the broker until {head.next_retry_at}"
+        connector = backend._connector()
+        published = 0
+        for index, event in enumerate(pending[:BATCH]):
+            try:
+                published += self._publish_one(backend, connector, event)
+            except IntegrationError as error:
+                return self._backoff(backend, pending[index:], error)
+        backend._circuit_success()
+        if len(pending) > BATCH:
+            self._schedule(backend)
+        return f"published {published} event(s)"
+
+    def _publish_one(self, backend, connector, event):
+        """Publish ``event``; 1 when published, 0 when it was settled otherwise.
+
+        :raise IntegrationError: the broker failed (the relay stops here)
+        """
+        event.attempts += 1
+        record = self.env[event.res_model].browse(event.res_id).exists() if event.res_model else None
+        if not record:
+            event._set_state("ignored", note="The record was deleted before its event could be published.")
+            return 0
+        try:
+            with self.env.cr.savepoint():
+                message = self.env["integration.exporter"]._export(event.canonical_type, record, event)
+                validate_message(message)
+        except IntegrationError as exc:
+            error = exc if isinstance(exc, PermanentError) else PermanentError(exc.message)
+            event._attempt_failed(error, traceback.format_exc(), retry=None)
+            return 0
+        event.payload = json.dumps(message, sort_keys=True)
+        connector._outbound_deliver(backend, event, message)
+        event._set_state("done")
+        return 1
+
+    def _backoff(self, backend, events, error):
+        """The broker failed at ``events[0]``: keep it and the rest queued, come back later."""
+        head = events[0]
+        delay = min(RELAY_BACKOFF_CAP, backoff_seconds(head.attempts, base=max(1, backend.retry_base_seconds)))
+        eta = fields.Datetime.add(fields.Datetime.now(), seconds=delay)
+        events.write({"next_retry_at": eta})
+        head.write({"error_message": error.message})
+        backend._circuit_failure()
+        self._schedule(backend, eta=eta)
+        return f"broker failure, {len(events)} event(s) kept, retry at {eta}: {error.message}"
+
+    @api.model
+    def _cron_schedule_relays(self):
+        """Safety net: a relay for every AMQP backend with due queued outbound events.
+
+        Covers a relay job someone cancelled or that failed outside the
+        engine's handling; ``identity_key`` makes it a no-op otherwise.
+        """
+        self.env.cr.execute(
+            """SELECT DISTINCT e.backend_id FROM integration_event e
+                 JOIN integration_backend b ON b.id = e.backend_id
+                WHERE b.connector_type = 'amqp' AND e.direction = 'out' AND e.state = 'queued'
+                  AND (e.next_retry_at IS NULL OR e.next_retry_at <= now() at time zone 'UTC')"""
+        )
+        backends = self.env["integration.backend"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        for backend in backends:
+            self._schedule(backend)
+        return len(backends)
