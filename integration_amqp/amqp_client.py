@@ -282,4 +282,3 @@ def close_publishers():
     for publisher in getattr(_local, "publishers", {}).values():
         publisher.close()
     _local.publishers = {}
-

@@ -265,13 +265,15 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
             self.perform_jobs()
         outbound = self.env["integration.event"].search([("direction", "=", "out")])
         self.assertEqual(outbound.backend_id, crm, "never echoed back to the billing system that sent them")
-        self.assertEqual(sorted(outbound.mapped("canonical_type")), ["invoice", "payment"])
+        self.assertEqual(
+            sorted(outbound.mapped("event_type")), ["invoice.paid", "invoice.posted", "payment.posted"]
+        )  # the invoice's payment is pushed too
         self.assertEqual(set(outbound.mapped("state")), {"done"}, outbound.mapped("error_message"))
         messages = {message["type"]: message for message in server.json_calls()}
         self.assertEqual(messages["invoice"]["data"]["total"], f"{move.amount_total:.2f}".rstrip("0").rstrip("."))
         self.assertEqual(messages["invoice"]["data"]["currency"], "EUR")
         self.assertEqual(messages["payment"]["data"]["invoice_ref"], f"odoo-account-move-{move.id}")
-        invoice_event = outbound.filtered(lambda e: e.canonical_type == "invoice")
+        invoice_event = outbound.filtered(lambda e: e.event_type == "invoice.posted")
         self.assertEqual(
             invoice_event.correlation_id,
             self.env["integration.event"]
