@@ -106,7 +106,8 @@ class IntegrationAmqpInbox(models.AbstractModel):
         try:
             payload = connector._webhook_parse(backend, delivery.body)
             identity = connector._webhook_identity(backend, payload, headers)
-            for message in connector._event_map(self.env["integration.event"], payload):
+            draft = self.env["integration.event"].new({"backend_id": backend.id})  # what _event_map reads
+            for message in connector._event_map(draft, payload):
                 validate_message(message)
         except (WebhookError, IntegrationError) as exc:
             error = (

@@ -23,12 +23,11 @@ backend's topic exchange (routing key ``<type>.<action>``), persistent,
 confirmed, with the outbound event's external id as ``message_id``.
 """
 
-import base64
-import binascii
-import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
 
 from odoo import models
 
@@ -48,17 +47,9 @@ from ..const import (
 
 
 def sign(secret, message_id, timestamp, body):
-    """Standard Webhooks signature of ``body`` (``v1,<base64>``).
-
-    :param secret: ``whsec_<base64>`` or a plain string secret
-    """
-    key = secret.removeprefix("whsec_")
-    try:
-        key_bytes = base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        key_bytes = key.encode()
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key_bytes, signed, hashlib.sha256).digest()).decode()
+    """Standard Webhooks signature (``v1,<base64>``) of ``body`` (bytes) at ``timestamp`` (Unix seconds)."""
+    moment = datetime.fromtimestamp(int(timestamp), UTC)
+    return Webhook(secret).sign(message_id, moment, body.decode("utf-8", errors="replace"))
 
 
 def _unix(value):
@@ -67,8 +58,10 @@ def _unix(value):
 
 
 class IntegrationConnectorAmqp(models.AbstractModel):
+    """The canonical connector's language (bodies, secrets, signatures), over AMQP."""
+
     _name = "integration.connector.amqp"
-    _inherit = "integration.connector"
+    _inherit = "integration.connector.canonical"
     _description = "RabbitMQ (AMQP) connector"
 
     # ------------------------------------------------------------------
@@ -100,23 +93,13 @@ class IntegrationConnectorAmqp(models.AbstractModel):
         raise SignatureError("no matching signature")
 
     def _webhook_identity(self, backend, payload, headers):
+        """The canonical connector's identity, with the ``message_id`` property as the dedup key."""
         message_id = headers.get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise WebhookError("the message has no message_id property: it cannot be deduplicated")
         if not isinstance(payload.get("type"), str) or not payload.get("external_id"):
             raise WebhookError("the body is not a canonical message: it needs type and external_id")
-        occurred_at = payload.get("occurred_at")
-        try:
-            occurred = datetime.fromisoformat(occurred_at) if occurred_at else None
-        except (TypeError, ValueError) as exc:
-            raise WebhookError("occurred_at is not an ISO 8601 date-time") from exc
-        return {"external_id": message_id, "event_type": payload["type"], "occurred_at": occurred}
-
-    def _event_map(self, event, payload):
-        message = dict(payload)
-        message.setdefault("source", "amqp")
-        message.setdefault("schema_version", "1.0")
-        return [message]
+        return super()._webhook_identity(backend, payload, dict(headers, **{HEADER_SIGNATURE_ID: message_id}))
 
     # ------------------------------------------------------------------
     # Outbound
