@@ -86,7 +86,9 @@ class IntegrationAmqpRelay(models.AbstractModel):
         backend = backend.sudo()
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, backend.id))
         if not self.env.cr.fetchone()[0]:
-            raise RetryableJobError("another relay of this backend is publishing", seconds=2, ignore_retry=True)
+            # come back in a second: the running relay may have started
+            # before our events committed (its snapshot does not see them)
+            raise RetryableJobError("another relay of this backend is publishing", seconds=1, ignore_retry=True)
         pending = self._pending(backend, BATCH + 1)
         if not pending:
             return "nothing to publish"
@@ -101,7 +103,6 @@ class IntegrationAmqpRelay(models.AbstractModel):
                 published += self._publish_one(backend, connector, event)
             except IntegrationError as error:
                 return self._backoff(backend, pending[index:], error)
-        backend._circuit_success()
         if len(pending) > BATCH:
             self._schedule(backend)
         return f"published {published} event(s)"
@@ -111,22 +112,22 @@ class IntegrationAmqpRelay(models.AbstractModel):
 
         :raise IntegrationError: the broker failed (the relay stops here)
         """
-        event.attempts += 1
+        event._set_processing()
         record = self.env[event.res_model].browse(event.res_id).exists() if event.res_model else None
         if not record:
-            event._set_state("ignored", note="The record was deleted before its event could be published.")
+            event._set_ignored(note="The record was deleted before its event could be published.")
             return 0
-        try:
-            with self.env.cr.savepoint():
-                message = self.env["integration.exporter"]._export(event.canonical_type, record, event)
-                validate_message(message)
+        try:  # reads only: nothing to roll back when it fails
+            message = self.env["integration.exporter"]._export(event.canonical_type, record, event)
+            validate_message(message)
         except IntegrationError as exc:
             error = exc if isinstance(exc, PermanentError) else PermanentError(exc.message)
             event._attempt_failed(error, traceback.format_exc(), retry=None)
             return 0
         event.payload = json.dumps(message, sort_keys=True)
-        connector._outbound_deliver(backend, event, message)
-        event._set_state("done")
+        with backend._circuit():
+            connector._outbound_deliver(backend, event, message)
+        event._set_done()
         return 1
 
     def _backoff(self, backend, events, error):
@@ -134,9 +135,9 @@ class IntegrationAmqpRelay(models.AbstractModel):
         head = events[0]
         delay = min(RELAY_BACKOFF_CAP, backoff_seconds(head.attempts, base=max(1, backend.retry_base_seconds)))
         eta = fields.Datetime.add(fields.Datetime.now(), seconds=delay)
-        events.write({"next_retry_at": eta})
-        head.write({"error_message": error.message})
-        backend._circuit_failure()
+        head._set_retry(error, traceback.format_exc(), eta)
+        (events - head).write({"next_retry_at": eta})  # they wait behind it (their state stays queued)
+        backend._circuit_record_failure(error)
         self._schedule(backend, eta=eta)
         return f"broker failure, {len(events)} event(s) kept, retry at {eta}: {error.message}"
 
