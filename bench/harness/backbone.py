@@ -395,6 +395,47 @@ def run_fault(pg, db, server, rpc, broker, proxy, amqp_id, queue, exchange, cust
     }
 
 
+def render(result, machine):
+    """The README's block of this benchmark (``bench/run table`` includes it)."""
+    c, p, f = result["consume"], result["publish"], result["fault"]
+
+    def rate(n, seconds):
+        return fmt(n / seconds) if seconds else "-"
+
+    ca, cw, pa, ph = c["amqp"], c["webhook"], p["amqp"], p["http"]
+    lines = [
+        f"**Event backbone** ({machine}; RabbitMQ 127.0.0.1:5672 through the harness's TCP proxy)",
+        "",
+        "| flow | events | stored in s | stored/s | applied (in) / published (out) in s | done/s | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| in: AMQP queue -> inbox -> applied | {ca['events']} | {fmt(ca['stored_s'])} | "
+        f"{rate(ca['events'], ca['stored_s'])} | {fmt(ca['applied_s'])} | {rate(ca['events'], ca['applied_s'])} | "
+        f"published by the harness in {fmt(ca['publish_s'])} s; states {ca['states']} |",
+        f"| in: webhook route (4 senders) -> applied | {cw['events']} | {fmt(cw['stored_s'])} | "
+        f"{rate(cw['events'], cw['stored_s'])} | {fmt(cw['applied_s'])} | {rate(cw['events'], cw['applied_s'])} | "
+        f"route p50 {fmt(cw['answers']['p50_ms'])} ms, p99 {fmt(cw['answers']['p99_ms'])} ms |",
+        f"| out: outbox relay -> exchange | {pa['events']} | {fmt(pa['changes_committed_s'])} (changes) | - | "
+        f"{fmt(pa['published_s'])} | {rate(pa['events'], pa['published_s'])} | "
+        f"{pa['delivered']} delivered, {pa['distinct']} distinct |",
+        f"| out: one job per event -> HTTP endpoint | {ph['events']} | {fmt(ph['changes_committed_s'])} (changes) | "
+        f"- | {fmt(ph['published_s'])} | {rate(ph['events'], ph['published_s'])} | {ph['calls']} calls |",
+        "",
+        f"**Backbone fault run**: **{f['verdict']}** -- {f['messages']} inbound messages at a steady rate "
+        f"({fmt(f['posting_s'])} s) and {f['outbound_changes']} partner changes published meanwhile; faults: "
+        + "; ".join(
+            f"{x['fault']} at {fmt(x['t'])} s" + (f" (PID {x['pids']})" if x.get("pids") else "") for x in f["faults"]
+        )
+        + f"; consumer worker PIDs seen {f['consumer_pids_logged']}; drained {fmt(f['drained_s'])} s after posting; "
+        f"outbound {f['outbound_events']} events, {f['outbound_delivered']} delivered "
+        f"({f['outbound_distinct']} distinct); partners {f['partners']}.",
+        "",
+        "| check | |",
+        "|---|---|",
+        *[f"| {name} | {'ok' if ok else '**FAILED**'} |" for name, ok in f["checks"].items()],
+    ]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=500, help="messages per rate measure (default 500)")

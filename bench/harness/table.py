@@ -162,6 +162,11 @@ def render():
             f"{bad['stored']['by_state']}; no 5xx, no failed job.",
             "",
         ]
+    backbone = load("backbone")
+    if backbone:
+        from backbone import render as render_backbone
+
+        out += [render_backbone(backbone, machine(backbone)), ""]
     return "\n".join(out)
 
 

@@ -169,6 +169,15 @@ class TestPublish(AmqpCaseMixin, TransactionCase):
         self.assertEqual(good.state, "done", "the events after it are published")
         messages = self._drain(self.sink)
         self.assertEqual([m.properties["message_id"] for m in messages], [good.external_id])
+        # fixed, then retried by a person: published by the relay, with its own id
+        broken.write({"email": "fixed@example.com"})
+        self.env.cr.precommit.clear()
+        bad.action_retry()
+        self.assertFalse(bad.job_ids.filtered(lambda job: job.state == "pending"), "no job of its own")
+        self.assertTrue(self._pending_relay(), "the relay takes it")
+        self.perform_jobs()
+        self.assertEqual(bad.state, "done")
+        self.assertIn(bad.external_id, [m.properties["message_id"] for m in self._drain(self.sink)])
 
     def test_invoice_paid_routing_key(self):
         sink = self._bind_test_queue("invoice.*")

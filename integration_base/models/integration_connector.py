@@ -136,13 +136,13 @@ class IntegrationConnector(models.AbstractModel):
         """Schedule the sending of a new outbound event.
 
         Called by ``_emit_outbound`` in the transaction that made the change
-        and its event: whatever is scheduled here is rolled back with them.
-        By default one job per event sends it (``_send_outbound``). A
-        connector that must keep a backend's events in order, or send them
-        in batches, schedules its own job instead (integration_amqp: one
-        relay per backend publishing in id order); a person's retry of the
-        event still goes through ``_send_outbound`` and
-        :meth:`_outbound_deliver`.
+        and its event (whatever is scheduled here is rolled back with them),
+        and when a person retries or replays the event. By default one job
+        per event sends it (``_send_outbound``, which calls
+        :meth:`_outbound_deliver`). A connector that must keep a backend's
+        events in order, or send them in batches, schedules its own job
+        instead (integration_amqp: one relay per backend publishing in id
+        order).
         """
         event._enqueue("_send_outbound")
 

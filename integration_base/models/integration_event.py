@@ -199,7 +199,11 @@ class IntegrationEvent(models.Model):
 
     def _requeue(self, audit):
         self._set_queued()
-        self._enqueue("_process" if self.direction == "in" else "_send_outbound")
+        if self.direction == "in":
+            self._enqueue("_process")
+        else:
+            backend = self.backend_id.sudo()
+            backend._connector()._outbound_enqueue(backend, self)
         self.message_post(body=audit)
 
     def action_view_jobs(self):
