@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 import amqp
 from amqp import exceptions as amqp_exc
 
-from odoo.addons.integration_base.exceptions import PermanentError, RetryableError
+from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError, RetryableError
 
 from .const import APP_ID, CONTENT_TYPE, PERSISTENT
 
@@ -160,6 +160,8 @@ def broker_error(exc, settings, doing):
 
     :param doing: what was being done, for the message (``connect``, ``publish``...)
     """
+    if isinstance(exc, IntegrationError):
+        return exc  # already classified (by :func:`connect`)
     where = f"broker {settings.address}{settings.virtual_host if settings.virtual_host != '/' else ''}"
     if isinstance(exc, amqp_exc.MessageNacked):
         return RetryableError(f"{where} refused the message (nack) during {doing}: it is published again later")

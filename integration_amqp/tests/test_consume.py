@@ -99,6 +99,8 @@ class TestConsume(AmqpCaseMixin, TransactionCase):
         self.consumer.next_attempt = 0
         self.assertEqual(self.consumer.fetch(10, 0.2), [], "still down: no error raised, backoff grows")
         self.assertEqual(self.consumer.failures, 2)
+        self.assertIn("during connect", self.consumer.last_error)
+        self.assertNotIn("RetryableError", self.consumer.last_error, "a readable reason, not a wrapped error")
         message_id = f"msg-{uuid.uuid4().hex}"
         self._produce(self.queue, self._canonical("cus_amqp_down", {"name": "Waited"}), message_id=message_id)
         self.proxy.mode = "pass"
