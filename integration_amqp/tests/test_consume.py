@@ -54,6 +54,15 @@ class TestConsume(AmqpCaseMixin, TransactionCase):
         self.assertEqual(event.record_ids.res_id, partner.id)
         self.assertFalse(self._drain(self.queue, settle_seconds=0.2), "acknowledged: gone from the queue")
 
+    def test_consumed_change_is_not_echoed_to_the_exchange(self):
+        self.backend.outbound_type_ids = [(6, 0, self.env.ref("integration_base.canonical_type_customer").ids)]
+        body = self._canonical("cus_no_echo", {"name": "No echo"})
+        self._produce(self.queue, body, message_id=f"msg-{uuid.uuid4().hex}")
+        self._consume(self.backend, self.consumer, expect=1)
+        self.perform_jobs()
+        self.assertTrue(self.env["res.partner"].search([("name", "=", "No echo")]))
+        self.assertFalse(self._events(self.backend, direction="out"), "a producer's change is not published back")
+
     def test_redelivered_message_is_a_duplicate(self):
         message_id = f"msg-{uuid.uuid4().hex}"
         body = self._canonical("cus_amqp_dup", {"name": "Once"})

@@ -179,6 +179,21 @@ class TestPublish(AmqpCaseMixin, TransactionCase):
         self.assertEqual(bad.state, "done")
         self.assertIn(bad.external_id, [m.properties["message_id"] for m in self._drain(self.sink)])
 
+    def test_change_applied_from_another_system_is_published(self):
+        billing = self._create_backend("canonical", name="Billing")
+        message = self._canonical("cus_from_billing", {"name": "From billing", "email": "billing@example.com"})
+        identity = {"external_id": "evt-billing-1", "event_type": "customer", "occurred_at": None}
+        inbound, _created = self.env["integration.event"]._ingest(
+            billing, identity, json.dumps(message), correlation_id="corr-billing-1"
+        )
+        self.perform_jobs()
+        self.assertEqual(inbound.state, "done")
+        published = self._drain(self.sink)
+        self.assertEqual(len(published), 1)
+        self.assertEqual(published[0].delivery_info["routing_key"], "customer.created")
+        self.assertEqual(published[0].properties["correlation_id"], "corr-billing-1", "one flow, one correlation id")
+        self.assertEqual(json.loads(published[0].body)["data"]["email"], "billing@example.com")
+
     def test_invoice_paid_routing_key(self):
         sink = self._bind_test_queue("invoice.*")
         customer = self.env["res.partner"].create({"name": "Payer"})
