@@ -5,9 +5,8 @@ applied from any other system) creates its outbound event *in the
 transaction that made the change* (``integration.event._emit_outbound``).
 A rolled-back transaction leaves no event and no job, so nothing is
 published for it. For an AMQP backend the connector does not enqueue one
-job per event: it makes sure one *relay* job of the backend is pending
-(queue_job ``identity_key``), and that job publishes every committed event
-of the backend in id order:
+job per event but one *relay* job per transaction (:meth:`_schedule`), and
+a relay publishes every committed event of the backend in id order:
 
 * one relay at a time per backend (a transaction-level advisory lock; a
   second one is postponed without counting a retry), so events of one
@@ -55,18 +54,37 @@ class IntegrationAmqpRelay(models.AbstractModel):
     _description = "Integration AMQP relay (outbox to exchange, in order)"
 
     @api.model
-    def _schedule(self, backend, eta=None):
-        """Make sure one relay job of ``backend`` is pending (same transaction as the caller)."""
+    def _schedule(self, backend):
+        """A relay job of ``backend`` in the caller's transaction (once per transaction).
+
+        Each transaction that writes events gets a relay of its own, committed
+        with them: that job cannot start before the events are visible.
+        Deduplicating against a relay already pending or running would be a
+        race (it may have taken its snapshot before this transaction
+        commits, and leave its events behind). Extra relays are cheap: one
+        finds nothing, or waits a second for the running one.
+        """
+        scheduled = self.env.cr.precommit.data.setdefault("integration_amqp.relays", set())
+        if backend.id in scheduled:
+            return None
+        scheduled.add(backend.id)
+        return self._delay(backend)
+
+    def _delay(self, backend, eta=None, identity_key=None):
         return (
             self.sudo()
             .with_delay(
                 channel=backend.job_channel,
                 eta=eta,
-                identity_key=f"integration_amqp_relay_{backend.id}",
+                identity_key=identity_key,
                 description=f"Publish the outbox of {backend.name}",
             )
             ._run(backend)
         )
+
+    def _schedule_retry(self, backend, eta):
+        """The relay that comes back after a broker failure (one per backend)."""
+        return self._delay(backend, eta=eta, identity_key=f"integration_amqp_relay_retry_{backend.id}")
 
     def _pending(self, backend, limit):
         return (
@@ -94,7 +112,9 @@ class IntegrationAmqpRelay(models.AbstractModel):
             return "nothing to publish"
         head = pending[0]
         if head.next_retry_at and head.next_retry_at > fields.Datetime.now():
-            self._schedule(backend, eta=head.next_retry_at)
+            # the broker failed: the retry relay comes then (made with the
+            # backoff; made again here if it ran early or went missing)
+            self._schedule_retry(backend, head.next_retry_at)
             return f"waiting for the broker until {head.next_retry_at}"
         connector = backend._connector()
         published = 0
@@ -104,7 +124,7 @@ class IntegrationAmqpRelay(models.AbstractModel):
             except IntegrationError as error:
                 return self._backoff(backend, pending[index:], error)
         if len(pending) > BATCH:
-            self._schedule(backend)
+            self._delay(backend)
         return f"published {published} event(s)"
 
     def _publish_one(self, backend, connector, event):
@@ -138,15 +158,15 @@ class IntegrationAmqpRelay(models.AbstractModel):
         head._set_retry(error, traceback.format_exc(), eta)
         (events - head).write({"next_retry_at": eta})  # they wait behind it (their state stays queued)
         backend._circuit_record_failure(error)
-        self._schedule(backend, eta=eta)
+        self._schedule_retry(backend, eta)
         return f"broker failure, {len(events)} event(s) kept, retry at {eta}: {error.message}"
 
     @api.model
     def _cron_schedule_relays(self):
         """Safety net: a relay for every AMQP backend with due queued outbound events.
 
-        Covers a relay job someone cancelled or that failed outside the
-        engine's handling; ``identity_key`` makes it a no-op otherwise.
+        Covers a relay job someone cancelled, or that failed outside the
+        engine's handling; when nothing is stuck, the relay finds nothing.
         """
         self.env.cr.execute(
             """SELECT DISTINCT e.backend_id FROM integration_event e
@@ -156,5 +176,5 @@ class IntegrationAmqpRelay(models.AbstractModel):
         )
         backends = self.env["integration.backend"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
         for backend in backends:
-            self._schedule(backend)
+            self._delay(backend)
         return len(backends)

@@ -34,9 +34,7 @@ class TestPublish(AmqpCaseMixin, TransactionCase):
         self._drain(self.sink, settle_seconds=0.1)
 
     def _pending_relay(self):
-        return self.env["queue.job"].search(
-            [("state", "=", "pending"), ("identity_key", "=", f"integration_amqp_relay_{self.backend.id}")]
-        )
+        return self.env["queue.job"].search([("state", "=", "pending"), ("model_name", "=", "integration.amqp.relay")])
 
     def _outbound(self, **domain):
         return self._events(self.backend, direction="out", **domain)
@@ -78,6 +76,18 @@ class TestPublish(AmqpCaseMixin, TransactionCase):
         raw = message.body if isinstance(message.body, bytes) else message.body.encode()
         expected = sign(SECRET, props["message_id"], headers["webhook-timestamp"], raw)
         self.assertEqual(headers["webhook-signature"], expected)
+
+    def test_every_transaction_has_its_own_relay(self):
+        self.partner.write({"name": "First"})
+        self.partner.write({"email": "first@example.com"})
+        self.assertEqual(len(self._pending_relay()), 1, "one relay per transaction, not per event")
+        self.env.cr.precommit.clear()  # what follows is another transaction
+        self.env["res.partner"].create({"name": "Second"})
+        # a relay already pending may start (and take its snapshot) before
+        # this transaction commits: it must not be the only one
+        self.assertEqual(len(self._pending_relay()), 2)
+        self.perform_jobs()
+        self.assertEqual(len(self._drain(self.sink)), 2)
 
     def test_rolled_back_edit_publishes_nothing(self):
         with self.assertRaises(ZeroDivisionError), self.env.cr.savepoint():

@@ -141,8 +141,8 @@ class IntegrationConnector(models.AbstractModel):
         per event sends it (``_send_outbound``, which calls
         :meth:`_outbound_deliver`). A connector that must keep a backend's
         events in order, or send them in batches, schedules its own job
-        instead (integration_amqp: one relay per backend publishing in id
-        order).
+        instead (integration_amqp: relays publishing a backend's events in id
+        order, one at a time).
         """
         event._enqueue("_send_outbound")
 
