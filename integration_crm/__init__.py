@@ -1,1 +1,2 @@
-from . import models
+# models first: the canonical types inherit the engine's models
+from . import models, canonical

@@ -1,6 +1,6 @@
 {
     "name": "Integration CRM",
-    "summary": "A HubSpot-style CRM: contacts and companies in, billing status out",
+    "summary": "A HubSpot-style CRM: contacts and companies in, billing status out; CRM deals as a canonical type",
     "version": "19.0.1.0.0",
     "category": "Integration",
     "license": "LGPL-3",
@@ -8,7 +8,9 @@
     "website": "https://github.com/odoo-integration-suite/integration-suite",
     "maintainers": ["integration-suite"],
     "development_status": "Alpha",
-    "depends": ["integration_base"],
-    "data": [],
+    "depends": ["integration_base", "crm"],
+    "data": [
+        "canonical/crm_deal.xml",
+    ],
     "installable": True,
 }

@@ -4,17 +4,14 @@
   :meth:`~IntegrationCaseMixin.perform_jobs`, which runs the ``queue.job``
   rows stored by the code under test the way queue_job's runner does
   (retryable errors postponed, failures stored and ``on_fail`` called).
-* :class:`LocalHttpServer` -- a real HTTP server on 127.0.0.1 with a
-  scripted responder, for outbound and API calls.
+* :class:`LocalHttpServer` / :func:`local_http_server` -- a real HTTP
+  server on 127.0.0.1 with a scripted responder, for outbound and API calls
+  (``http_server.py``, shared with bench/).
 """
 
-import json
-import threading
 import traceback
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from odoo import fields
@@ -22,6 +19,10 @@ from odoo.tests import common
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
+
+from .http_server import LocalHttpServer, local_http_server
+
+__all__ = ["IntegrationCaseMixin", "LocalHttpServer", "local_http_server", "new_id"]
 
 
 class IntegrationCaseMixin:
@@ -103,66 +104,6 @@ class IntegrationCaseMixin:
     @staticmethod
     def _now():
         return fields.Datetime.now()
-
-
-class LocalHttpServer:
-    """A real HTTP server on 127.0.0.1 answering with a scripted responder.
-
-    ``responder(method, path, headers, body)`` returns ``(status, headers,
-    body)``; ``calls`` records every request as a dict.
-    """
-
-    def __init__(self, responder):
-        self.responder = responder
-        self.calls = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                call = {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-                server.calls.append(call)
-                status, headers, payload = server.responder(self.command, self.path, self.headers, body)
-                if isinstance(payload, dict | list):
-                    payload = json.dumps(payload).encode()
-                    headers = dict({"Content-Type": "application/json"}, **(headers or {}))
-                try:
-                    self.send_response(status)
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload or b"")))
-                    self.end_headers()
-                    self.wfile.write(payload or b"")
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the client gave up (timeout tests): nothing to answer
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def json_calls(self):
-        return [json.loads(call["body"]) for call in self.calls if call["body"]]
-
-
-@contextmanager
-def local_http_server(responder):
-    with LocalHttpServer(responder) as server:
-        yield server
 
 
 def new_id(prefix="evt"):

@@ -9,7 +9,7 @@ from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from .common import IntegrationCaseMixin
+from .common import IntegrationCaseMixin, local_http_server
 
 
 @tagged("post_install", "-at_install")
@@ -247,8 +247,6 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
         self.assertFalse(self._bound("refund", "re_2"))
 
     def test_posted_invoice_and_payment_are_pushed_to_other_subscribers(self):
-        from .common import local_http_server
-
         invoice_type = self.env.ref("integration_base.canonical_type_invoice")
         payment_type = self.env.ref("integration_base.canonical_type_payment")
         with local_http_server(lambda *a: (200, {}, {"ok": True})) as server:

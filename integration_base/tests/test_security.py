@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from .common import IntegrationCaseMixin, local_http_server
@@ -26,8 +27,6 @@ class TestNeutralizeAndTriggers(IntegrationCaseMixin, TransactionCase):
         self.assertFalse(backend.outbound_type_ids)
 
     def test_test_connection(self):
-        from odoo.exceptions import UserError
-
         backend = self._create_backend("canonical")
         with self.assertRaises(UserError):
             backend.action_test_connection()

@@ -2,6 +2,7 @@ import time
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.integration_base import http_client
 from odoo.addons.integration_base.tests.common import local_http_server
 
 from .common import TestConnectorMixin
@@ -131,8 +132,6 @@ class TestOutbound(TestConnectorMixin, TransactionCase):
         self.assertGreater(self.backend.circuit_open_until, self._now())
 
     def test_rate_limit_postpones_instead_of_flooding(self):
-        from odoo.addons.integration_base import http_client
-
         self.backend.rate_limit = 0.5  # one call every two seconds
         with local_http_server(lambda *a: (200, {}, {"ok": True})) as server:
             self.backend.api_url = server.url

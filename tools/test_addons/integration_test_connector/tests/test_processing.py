@@ -5,6 +5,8 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.integration_base.exceptions import PermanentError
+
 from .common import TestConnectorMixin
 
 
@@ -297,8 +299,6 @@ class TestProcessing(TestConnectorMixin, TransactionCase):
 
         def _followup_notify(self_, event_, what):
             calls.append(what)
-            from odoo.addons.integration_base.exceptions import PermanentError
-
             raise PermanentError("helpdesk refused the note")
 
         type(applier)._followup_notify = _followup_notify
