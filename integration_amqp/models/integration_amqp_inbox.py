@@ -37,7 +37,6 @@ from odoo.addons.integration_base.exceptions import (
     WebhookError,
 )
 from odoo.addons.integration_base.http_client import redact_headers
-from odoo.addons.integration_base.schemas import validate_message
 
 from ..const import HEADER_CORRELATION
 
@@ -108,7 +107,7 @@ class IntegrationAmqpInbox(models.AbstractModel):
             identity = connector._webhook_identity(backend, payload, headers)
             draft = self.env["integration.event"].new({"backend_id": backend.id})  # what _event_map reads
             for message in connector._event_map(draft, payload):
-                validate_message(message)
+                self.env["integration.canonical.type"]._validate(message)
         except (WebhookError, IntegrationError) as exc:
             error = (
                 exc if isinstance(exc, IntegrationError) else PermanentError(exc.reason, category="schema_violation")

@@ -38,7 +38,6 @@ from odoo import api, fields, models
 
 from odoo.addons.integration_base.backoff import backoff_seconds
 from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError
-from odoo.addons.integration_base.schemas import validate_message
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..const import RELAY_BACKOFF_CAP
@@ -139,7 +138,7 @@ class IntegrationAmqpRelay(models.AbstractModel):
             return 0
         try:  # reads only: nothing to roll back when it fails
             message = self.env["integration.exporter"]._export(event.canonical_type, record, event)
-            validate_message(message)
+            self.env["integration.canonical.type"]._validate(message)
         except IntegrationError as exc:
             error = exc if isinstance(exc, PermanentError) else PermanentError(exc.message)
             event._attempt_failed(error, traceback.format_exc(), retry=None)
