@@ -20,6 +20,46 @@ from prometheus_client.exposition import choose_encoder
 PREFIX = "integration"
 
 
+BACKEND_LABELS = ["backend", "backend_id", "connector"]
+#: gauges read as they are from the snapshot's rows:
+#: (name, help, snapshot key, labelled by backend, own labels, value key)
+GAUGES = (
+    (
+        "events",
+        "Integration events by backend, direction and state.",
+        "events",
+        True,
+        ["direction", "state"],
+        "count",
+    ),
+    (
+        "dead_letters",
+        "Events whose retries are exhausted (state dead), waiting for a person.",
+        "dead_letters",
+        True,
+        ["direction"],
+        "count",
+    ),
+    (
+        "oldest_queued_event_age_seconds",
+        "Age of the oldest event waiting to be processed or sent (0: none waits).",
+        "oldest_queued",
+        True,
+        [],
+        "age_seconds",
+    ),
+    (
+        "open_exceptions",
+        "Open integration exceptions (new or in progress) by category and severity.",
+        "exceptions",
+        False,
+        ["category", "severity"],
+        "count",
+    ),
+    ("queue_jobs", "queue_job jobs by channel and state.", "jobs", False, ["channel", "state"], "count"),
+)
+
+
 class SnapshotCollector:
     """A collector over one snapshot (dict of rows, see :func:`render`)."""
 
@@ -27,66 +67,32 @@ class SnapshotCollector:
         self.snapshot = snapshot
 
     def collect(self):
+        for name, documentation, key, per_backend, labels, value in GAUGES:
+            family = GaugeMetricFamily(
+                f"{PREFIX}_{name}", documentation, labels=(BACKEND_LABELS if per_backend else []) + labels
+            )
+            for row in self.snapshot[key]:
+                family.add_metric((_backend(row) if per_backend else []) + [row[label] for label in labels], row[value])
+            yield family
+        yield from self._backend_families()
+
+    def _backend_families(self):
+        """Circuit breaker and health: state sets, one per backend."""
         snap = self.snapshot
-        backend_labels = ["backend", "backend_id", "connector"]
-
-        events = GaugeMetricFamily(
-            f"{PREFIX}_events",
-            "Integration events by backend, direction and state.",
-            labels=backend_labels + ["direction", "state"],
-        )
-        for row in snap["events"]:
-            events.add_metric(_backend(row) + [row["direction"], row["state"]], row["count"])
-        yield events
-
-        dead = GaugeMetricFamily(
-            f"{PREFIX}_dead_letters",
-            "Events whose retries are exhausted (state dead), waiting for a person.",
-            labels=backend_labels + ["direction"],
-        )
-        for row in snap["dead_letters"]:
-            dead.add_metric(_backend(row) + [row["direction"]], row["count"])
-        yield dead
-
-        oldest = GaugeMetricFamily(
-            f"{PREFIX}_oldest_queued_event_age_seconds",
-            "Age of the oldest event waiting to be processed or sent (0: none waits).",
-            labels=backend_labels,
-        )
-        for row in snap["oldest_queued"]:
-            oldest.add_metric(_backend(row), row["age_seconds"])
-        yield oldest
-
-        exceptions = GaugeMetricFamily(
-            f"{PREFIX}_open_exceptions",
-            "Open integration exceptions (new or in progress) by category and severity.",
-            labels=["category", "severity"],
-        )
-        for row in snap["exceptions"]:
-            exceptions.add_metric([row["category"], row["severity"]], row["count"])
-        yield exceptions
-
-        jobs = GaugeMetricFamily(
-            f"{PREFIX}_queue_jobs", "queue_job jobs by channel and state.", labels=["channel", "state"]
-        )
-        for row in snap["jobs"]:
-            jobs.add_metric([row["channel"], row["state"]], row["count"])
-        yield jobs
-
         circuit = StateSetMetricFamily(
             f"{PREFIX}_backend_circuit_state",
             "Circuit breaker of the backend's outbound calls (1 for the current state).",
-            labels=backend_labels,
+            labels=BACKEND_LABELS,
         )
         failures = GaugeMetricFamily(
             f"{PREFIX}_backend_circuit_failures",
             "Consecutive outbound failures counted by the circuit breaker.",
-            labels=backend_labels,
+            labels=BACKEND_LABELS,
         )
         health = StateSetMetricFamily(
             f"{PREFIX}_backend_health",
             "Health of the backend: down (circuit open), degraded (half-open or failed events in 24 h), ok.",
-            labels=backend_labels,
+            labels=BACKEND_LABELS,
         )
         for row in snap["backends"]:
             labels = _backend(row)

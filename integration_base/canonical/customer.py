@@ -18,13 +18,12 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
     _name = "integration.canonical.customer"
     _inherit = ["integration.applier", "integration.exporter"]
     _description = "Canonical customer (res.partner)"
+    _archive_on_delete = True
 
     # ------------------------------------------------------------------
     # Inbound
     # ------------------------------------------------------------------
     def _apply_record(self, message, event, partner):
-        if message.get("action") == "delete":
-            return self._archive_deleted(message, event, partner)
         if partner:
             self._write_changed(partner, self._customer_vals(self._owned_filter(message, event, partner)))
             return self._finish(message, event, partner, "updated")

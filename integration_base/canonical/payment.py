@@ -24,11 +24,9 @@ class IntegrationCanonicalPayment(models.AbstractModel):
     def _apply_record(self, message, event, payment):
         data = message["data"]
         if payment:
-            if data["status"] == "failed":
-                event._add_note(f"payment {message['external_id']} succeeded since: the failure is not followed up.")
-            else:
-                event._add_note(f"payment {message['external_id']} already registered: {payment.display_name}.")
-            return self._finish(message, event, payment, "skipped")
+            failed = data["status"] == "failed"
+            what = "succeeded since, its failure is not followed up" if failed else "already registered"
+            return self._skip_known(message, event, payment, what)
         backend = event.backend_id
         partner = self._partner_of(backend, data["customer_ref"])
         if data["status"] == "failed":

@@ -18,8 +18,7 @@ class IntegrationCanonicalPayout(models.AbstractModel):
 
     def _apply_record(self, message, event, entry):
         if entry:
-            event._add_note(f"payout {message['external_id']} already booked: {entry.display_name}.")
-            return self._finish(message, event, entry, "skipped")
+            return self._skip_known(message, event, entry)
         data = message["data"]
         if data["status"] != "paid":
             event._add_note(f"payout {message['external_id']} is {data['status']}: nothing to book yet.")

@@ -10,10 +10,9 @@ class IntegrationCanonicalProduct(models.AbstractModel):
     _name = "integration.canonical.product"
     _inherit = ["integration.applier", "integration.exporter"]
     _description = "Canonical product (product.product)"
+    _archive_on_delete = True
 
     def _apply_record(self, message, event, product):
-        if message.get("action") == "delete":
-            return self._archive_deleted(message, event, product)
         company = event.backend_id.company_id
         if product:
             self._write_changed(product, self._product_vals(self._owned_filter(message, event, product), company))

@@ -24,8 +24,7 @@ class IntegrationCanonicalRefund(models.AbstractModel):
     # ------------------------------------------------------------------
     def _apply_record(self, message, event, credit_note):
         if credit_note:
-            event._add_note(f"refund {message['external_id']} already booked: {credit_note.display_name}.")
-            return self._finish(message, event, credit_note, "skipped")
+            return self._skip_known(message, event, credit_note)
         backend = event.backend_id
         origin = backend._connector()._refund_credit_note(backend, message)
         if origin:

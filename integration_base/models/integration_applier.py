@@ -29,6 +29,11 @@ class IntegrationApplier(models.AbstractModel):
     _name = "integration.applier"
     _description = "Integration Applier (canonical messages to Odoo records)"
 
+    #: a type whose records can be archived sets it: a delete message archives
+    #: the bound record (its binding stays, a tombstone) instead of reaching
+    #: :meth:`_apply_record`
+    _archive_on_delete = False
+
     @api.model
     def _apply(self, message, event):
         """Apply one validated canonical message on behalf of ``event``."""
@@ -45,7 +50,10 @@ class IntegrationApplier(models.AbstractModel):
         binding = self._lock_binding(message, event)
         if self._skip_stale(message, event, binding):
             return None
-        return self._apply_record(message, event, binding._record() if binding else None)
+        record = binding._record() if binding else None
+        if self._archive_on_delete and message.get("action") == "delete":
+            return self._archive_deleted(message, event, record)
+        return self._apply_record(message, event, record)
 
     def _apply_record(self, message, event, record):
         """Hook of each canonical type: write ``message`` to Odoo.
@@ -124,6 +132,11 @@ class IntegrationApplier(models.AbstractModel):
         )
         event._touch(record, action)
         return record
+
+    def _skip_known(self, message, event, record, what="already booked"):
+        """A message about what Odoo booked already (redelivery, replay): noted, bound, nothing booked twice."""
+        event._add_note(f"{message['type']} {message['external_id']} {what}: {record.display_name}.")
+        return self._finish(message, event, record, "skipped")
 
     def _archive_deleted(self, message, event, record):
         """A delete message archives the bound record (and keeps its binding as a tombstone)."""

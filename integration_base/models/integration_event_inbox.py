@@ -7,6 +7,7 @@ from datetime import UTC
 import psycopg2
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class IntegrationEventInbox(models.AbstractModel):
@@ -31,56 +32,27 @@ class IntegrationEventInbox(models.AbstractModel):
         :return: ``(event, created)``
         """
         supported = not rejected and backend._connector()._event_is_supported(backend, identity["event_type"])
-        now = fields.Datetime.now()
-        occurred_at = identity.get("occurred_at")
-        if occurred_at is not None and occurred_at.tzinfo is not None:
-            occurred_at = occurred_at.astimezone(UTC).replace(tzinfo=None)
-        state = "queued" if supported else ("rejected" if rejected else "ignored")
-        note = None
         if rejected:
-            note = f"Rejected: {rejected}"
+            state, note = "rejected", f"Rejected: {rejected}"
         elif not supported:
-            note = "Event type not handled by this connector: stored, not processed."
-        query = (
-            """
-            INSERT INTO integration_event (
-                backend_id, company_id, direction, source, event_type, external_id,
-                occurred_at, received_at, state, payload, headers, correlation_id,
-                attempts, note, done_at, create_uid, write_uid, create_date, write_date)
-            VALUES (%s, %s, 'in', %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (backend_id, direction, external_id) DO NOTHING
-            RETURNING id
-            """,
-            (
-                backend.id,
-                backend.company_id.id,
-                source,
-                identity["event_type"],
-                identity["external_id"],
-                occurred_at,
-                now,
-                state,
-                payload,
-                json.dumps(headers or {}, sort_keys=True),
-                correlation_id or uuid.uuid4().hex,
-                note,
-                None if supported else now,
-                self.env.uid,
-                self.env.uid,
-                now,
-                now,
-            ),
-        )
-        try:
-            # A concurrent delivery committed the same key after our snapshot
-            # began: PostgreSQL refuses the insert (serialization failure).
-            # It is a duplicate; the savepoint keeps our transaction usable.
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(*query, log_exceptions=False)
-                row = self.env.cr.fetchone()
-        except psycopg2.errors.SerializationFailure:
-            row = None
-        if not row:
+            state, note = "ignored", "Event type not handled by this connector: stored, not processed."
+        else:
+            state, note = "queued", None
+        vals = {
+            "backend_id": backend.id,
+            "company_id": backend.company_id.id,
+            "source": source,
+            "event_type": identity["event_type"],
+            "external_id": identity["external_id"],
+            "occurred_at": identity.get("occurred_at"),
+            "state": state,
+            "payload": payload,
+            "headers": json.dumps(headers or {}, sort_keys=True),
+            "correlation_id": correlation_id or uuid.uuid4().hex,
+            "note": note,
+        }
+        event_id = self._insert_once(vals)
+        if not event_id:
             existing = self.sudo().search(
                 [
                     ("backend_id", "=", backend.id),
@@ -90,10 +62,49 @@ class IntegrationEventInbox(models.AbstractModel):
                 limit=1,
             )
             return existing, False
-        event = self.browse(row[0])
+        event = self.browse(event_id)
         if supported:
             event._enqueue("_process")
         return event, True
+
+    def _insert_once(self, vals):
+        """INSERT the inbound event unless its key is taken; its id, or None for a duplicate.
+
+        One statement, no ORM: the inbox's hot path (a settled event -- not
+        queued -- is done the moment it is stored).
+        """
+        now = fields.Datetime.now()
+        occurred_at = vals["occurred_at"]
+        if occurred_at is not None and occurred_at.tzinfo is not None:
+            occurred_at = occurred_at.astimezone(UTC).replace(tzinfo=None)
+        columns = dict(
+            vals,
+            direction="in",
+            occurred_at=occurred_at,
+            received_at=now,
+            attempts=0,
+            done_at=None if vals["state"] == "queued" else now,
+            create_uid=self.env.uid,
+            write_uid=self.env.uid,
+            create_date=now,
+            write_date=now,
+        )
+        query = SQL(
+            "INSERT INTO integration_event (%s) VALUES %s "
+            "ON CONFLICT (backend_id, direction, external_id) DO NOTHING RETURNING id",
+            SQL(", ").join(SQL.identifier(column) for column in columns),
+            tuple(columns.values()),
+        )
+        try:
+            # A concurrent delivery committed the same key after our snapshot
+            # began: PostgreSQL refuses the insert (serialization failure).
+            # It is a duplicate; the savepoint keeps our transaction usable.
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, log_exceptions=False)
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            row = None
+        return row[0] if row else None
 
     def _enqueue(self, method, eta=None):
         """Enqueue ``method`` of this event as a job on the backend's channel."""

@@ -5,7 +5,6 @@ import uuid
 
 from odoo import api, fields, models
 
-from ..const import FINAL_STATES
 from .integration_event_runner import json_default
 
 
@@ -69,11 +68,7 @@ class IntegrationEventOutbound(models.AbstractModel):
 
     def _send_outbound(self):
         """Job: build the canonical message from the record and send it."""
-        self.ensure_one()
-        event = self.sudo().with_context(tracking_disable=True)
-        if event.state in FINAL_STATES:
-            return f"nothing to do: event is {event.state}"
-        return event._run_attempt(event._send_attempt, lambda eta: event._enqueue("_send_outbound", eta=eta))
+        return self._run_job("_send_outbound", "_send_attempt")
 
     def _send_attempt(self):
         backend = self.backend_id.sudo()

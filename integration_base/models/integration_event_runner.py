@@ -44,13 +44,18 @@ class IntegrationEventRunner(models.AbstractModel):
     _description = "Integration Event Runner (attempts, retries, dead letters)"
 
     def _process(self):
-        """Job: map, validate and apply one inbound event (as superuser:
-        integration work is system work, whoever asked for a retry)."""
+        """Job: map, validate and apply one inbound event."""
+        return self._run_job("_process", "_process_attempt")
+
+    def _run_job(self, job_method, attempt_method):
+        """The body of an event's job: one attempt, as superuser (integration
+        work is system work, whoever asked for a retry), unless the event is
+        settled already; a retry is the same job again later."""
         self.ensure_one()
         event = self.sudo().with_context(tracking_disable=True)
         if event.state in FINAL_STATES:
             return f"nothing to do: event is {event.state}"
-        return event._run_attempt(event._process_attempt, lambda eta: event._enqueue("_process", eta=eta))
+        return event._run_attempt(getattr(event, attempt_method), lambda eta: event._enqueue(job_method, eta=eta))
 
     def _process_attempt(self):
         backend = self.backend_id

@@ -22,13 +22,12 @@ class IntegrationCanonicalCrmDeal(models.AbstractModel):
     _name = "integration.canonical.crm_deal"
     _inherit = ["integration.applier", "integration.exporter"]
     _description = "Canonical CRM deal (crm.lead)"
+    _archive_on_delete = True
 
     # ------------------------------------------------------------------
     # Inbound
     # ------------------------------------------------------------------
     def _apply_record(self, message, event, lead):
-        if message.get("action") == "delete":
-            return self._archive_deleted(message, event, lead)
         backend = event.backend_id
         if lead:
             data = self._owned_filter(message, event, lead)

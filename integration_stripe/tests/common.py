@@ -25,6 +25,7 @@ import stripe
 
 from odoo import Command
 
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.integration_base.tests.common import IntegrationCaseMixin
 
 DATA = Path(__file__).parent / "data"
@@ -188,3 +189,31 @@ def localstripe():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+#: ids of the recorded Stripe objects (tests/data)
+T0 = 1767225600
+CUS = "cus_QaT4p2Zr8sLm01"
+INV = "in_1QbXk3Zr8sLm0Inv"
+PI = "pi_3QbXk4Zr8sLm0Pay"
+SUB = "sub_1QbXk2Zr8sLm0Pro"
+
+
+class StripeEventsCase(StripeCaseMixin, AccountTestInvoicingCommon):
+    """A Stripe backend with accounting prepared that fetches nothing from the
+    API: the recorded payloads are the whole truth."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.env.user.sudo().group_ids = [Command.link(cls.env.ref("integration_base.group_integration_manager").id)]
+        cls.salesperson = cls.env["res.users"].create({"name": "Sally Sales", "login": "sally.stripe"})
+        cls.backend = cls._create_stripe_backend(sale_journal_id=cls.company_data["default_journal_sale"].id)
+        cls._prepare_accounting(cls.backend)
+        cls.income = cls._create_product(name="Stripe subscriptions", lst_price=0.0)
+        cls.backend.stripe_income_product_id = cls.income
+
+    def _invoice_flow(self):
+        self._feed(load("customer.created"), load("invoice.finalized"))
+        return self._bound("invoice", INV)
