@@ -9,6 +9,7 @@
   (``http_server.py``, shared with bench/).
 """
 
+import json
 import traceback
 import uuid
 from datetime import UTC, datetime
@@ -96,6 +97,21 @@ class IntegrationCaseMixin:
             job.store()
             job.on_fail(vals)
         env.flush_all()
+
+    def _ingest_canonical(self, backend, messages):
+        """Store each canonical message as an inbound event of ``backend`` (what
+        the canonical connector's route stores), run the jobs, return the events."""
+        Event = self.env["integration.event"]
+        events = Event
+        for message in messages:
+            event, _created = Event._ingest(
+                backend,
+                {"external_id": uuid.uuid4().hex, "event_type": message["type"], "occurred_at": None},
+                json.dumps(message),
+            )
+            events |= event
+        self.perform_jobs()
+        return events
 
     def _events(self, backend, **domain):
         search = [("backend_id", "=", backend.id)] + [(key, "=", value) for key, value in domain.items()]

@@ -1,7 +1,5 @@
 """Accounting appliers: canonical invoice, payment and refund into Odoo."""
 
-import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from odoo import Command
@@ -33,18 +31,10 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
 
     def _feed(self, *messages):
         """Store one canonical event per message, run the jobs, return the events."""
-        events = self.env["integration.event"]
         for message in messages:
             self.clock += timedelta(seconds=1)
             message.setdefault("occurred_at", self.clock.isoformat().replace("+00:00", "Z"))
-            event, _created = self.env["integration.event"]._ingest(
-                self.backend,
-                {"external_id": uuid.uuid4().hex, "event_type": message["type"], "occurred_at": None},
-                json.dumps(message),
-            )
-            events |= event
-        self.perform_jobs()
-        return events
+        return self._ingest_canonical(self.backend, messages)
 
     def _msg(self, type_, external_id, data, **envelope):
         message = {

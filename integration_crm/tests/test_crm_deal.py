@@ -7,8 +7,6 @@ opportunities through the same pipeline as its own types (inbox, job,
 binding, stale check, exceptions), and exports opportunities back out.
 """
 
-import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from odoo import Command
@@ -34,24 +32,13 @@ class TestCrmDealType(IntegrationCaseMixin, TransactionCase):
         cls.proposition = cls.env["crm.stage"].create({"name": "Proposition sent", "sequence": 3})
 
     def _feed(self, *messages):
-        """Store one canonical event per message, run its job, return the events."""
-        events = self.env["integration.event"]
+        """Store one canonical event per message, run the jobs, return the events."""
+        stamped = []
         for message in messages:
             self.clock += timedelta(seconds=1)
-            message = dict(
-                message,
-                schema_version="1.0",
-                source="crm",
-                occurred_at=message.get("occurred_at") or self.clock.isoformat().replace("+00:00", "Z"),
-            )
-            event, _created = self.env["integration.event"]._ingest(
-                self.backend,
-                {"external_id": uuid.uuid4().hex, "event_type": message["type"], "occurred_at": None},
-                json.dumps(message),
-            )
-            events |= event
-        self.perform_jobs()
-        return events
+            occurred_at = message.get("occurred_at") or self.clock.isoformat().replace("+00:00", "Z")
+            stamped.append(dict(message, schema_version="1.0", source="crm", occurred_at=occurred_at))
+        return self._ingest_canonical(self.backend, stamped)
 
     def _deal(self, **data):
         values = {"name": "Acme - 40 seats", "customer_ref": "cus_9", "amount": "12000.00", "stage": "Proposition sent"}
