@@ -70,15 +70,9 @@ class IntegrationBackend(models.Model):
         "Prefetch and batch size must be positive.",
     )
 
-    @api.constrains("amqp_url", "connector_type")
+    @api.constrains("amqp_url")
     def _check_amqp_url(self):
-        for backend in self.sudo().filtered(lambda b: b.connector_type == "amqp"):
-            try:
-                amqp_client.parse_url(backend.amqp_url)
-            except ValueError as exc:
-                raise ValidationError(
-                    self.env._("Broker URL of %(backend)s: %(error)s", backend=backend.name, error=exc)
-                ) from exc
+        self._check_connector_settings()  # the connector's _backend_check
 
     @api.constrains("amqp_prefetch", "amqp_batch_size")
     def _check_amqp_batch(self):

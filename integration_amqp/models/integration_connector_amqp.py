@@ -30,8 +30,9 @@ from datetime import UTC, datetime
 from standardwebhooks.webhooks import Webhook
 
 from odoo import models
+from odoo.exceptions import UserError, ValidationError
 
-from odoo.addons.integration_base.exceptions import SignatureError, WebhookError
+from odoo.addons.integration_base.exceptions import IntegrationError, SignatureError, WebhookError
 
 from .. import amqp_client
 from ..const import (
@@ -156,11 +157,15 @@ class IntegrationConnectorAmqp(models.AbstractModel):
         event._add_note(f"Published to {backend.amqp_exchange} as {envelope['routing_key']}.")
         return None
 
+    def _backend_check(self, backend):
+        try:
+            amqp_client.parse_url(backend.amqp_url)
+        except ValueError as exc:
+            raise ValidationError(
+                self.env._("Broker URL of %(backend)s: %(error)s", backend=backend.name, error=exc)
+            ) from exc
+
     def _test_connection(self, backend):
-        from odoo.exceptions import UserError
-
-        from odoo.addons.integration_base.exceptions import IntegrationError
-
         settings = backend._amqp_settings()
         try:
             connection = amqp_client.connect(settings, heartbeat=0, role="connection test")
