@@ -99,6 +99,25 @@ class TestConsume(AmqpCaseMixin, TransactionCase):
         self.assertTrue(acks[0].redelivered, "the broker delivered it again")
         self.assertEqual(len(self._events(self.backend, direction="in")), 1, "and the inbox kept one event")
 
+    def test_stopping_returns_what_was_not_settled(self):
+        ids = [f"msg-{uuid.uuid4().hex}" for _ in range(3)]
+        for message_id in ids:
+            self._produce(
+                self.queue, self._canonical(f"cus_{message_id[-8:]}", {"name": "Stop"}), message_id=message_id
+            )
+        batch, deadline = [], time.monotonic() + 5
+        while len(batch) < 3 and time.monotonic() < deadline:
+            batch += self.consumer.fetch(10, 0.5)
+        self.assertEqual(len(batch), 3)
+        started = time.monotonic()
+        self.consumer.close()  # the server stops before the batch is stored
+        self.assertLess(time.monotonic() - started, 2, "a clean, bounded stop")
+        self.assertEqual(self.consumer.state, "off")
+        again = self._consumer(self.backend)
+        acks, _rejects = self._consume(self.backend, again, expect=3)
+        self.assertEqual(sorted(d.message_id for d in acks), sorted(ids), "back in the queue, nothing lost")
+        self.assertTrue(all(d.redelivered for d in acks))
+
     def test_consumer_reconnects_while_the_broker_is_down(self):
         self.proxy.mode = "refuse"
         self.proxy.drop()
