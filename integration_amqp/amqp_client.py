@@ -138,12 +138,12 @@ def connect(settings, heartbeat=None, confirm_publish=False, role="publisher"):
     try:
         connection.connect()
     except Exception as exc:
-        _close_quietly(connection)
+        close_quietly(connection)
         raise broker_error(exc, settings, "connect") from exc
     return connection
 
 
-def _close_quietly(connection):
+def close_quietly(connection):
     try:
         connection.collect()  # drops the socket without a closing handshake
     except Exception:
@@ -209,7 +209,7 @@ class Publisher:
             channel = connection.channel()
             channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
         except Exception as exc:
-            _close_quietly(connection)
+            close_quietly(connection)
             raise broker_error(exc, self.settings, f"declaring exchange {self.exchange}") from exc
         self.connection, self.channel = connection, channel
 
@@ -260,7 +260,7 @@ class Publisher:
 
     def close(self):
         if self.connection is not None:
-            _close_quietly(self.connection)
+            close_quietly(self.connection)
         self.connection = self.channel = None
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from amqp import exceptions as amqp_exc
 
-from .amqp_client import CONNECTION_ERRORS, _close_quietly, broker_error, connect
+from .amqp_client import CONNECTION_ERRORS, broker_error, close_quietly, connect
 from .const import RECONNECT_BASE, RECONNECT_CAP
 
 _logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class QueueConsumer:
             channel.basic_qos(prefetch_size=0, prefetch_count=self.prefetch, a_global=False)
             channel.basic_consume(self.topology.queue, callback=self._on_message, no_ack=False)
         except Exception as exc:
-            _close_quietly(connection)
+            close_quietly(connection)
             raise broker_error(exc, self.settings, f"declaring queue {self.topology.queue}") from exc
         self.connection, self.channel = connection, channel
         self.generation += 1
@@ -252,7 +252,7 @@ class QueueConsumer:
                 with connection.transport.having_timeout(self.settings.io_timeout):
                     connection.close()
             except Exception:
-                _close_quietly(connection)
+                close_quietly(connection)
         self._buffer = []
         if state:
             self._set_state(state)
