@@ -13,13 +13,13 @@ ODOO_SOURCE=${ODOO_SOURCE:-$INTEGRATION_CACHE/odoo-19.0}
 ODOO_NIGHTLY_URL=${ODOO_NIGHTLY_URL:-https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz}
 INTEGRATION_DB=${INTEGRATION_DB:-integration}
 INTEGRATION_HTTP_PORT=${INTEGRATION_HTTP_PORT:-8069}
-INTEGRATION_GEVENT_PORT=${INTEGRATION_GEVENT_PORT:-8072}
-INTEGRATION_WORKERS=${INTEGRATION_WORKERS:-2}
 INTEGRATION_ADDONS=integration_base,integration_stripe,integration_crm,integration_helpdesk,integration_monitoring,integration_amqp
 PY=$INTEGRATION_VENV/bin/python
 ODOO_BIN=$INTEGRATION_VENV/bin/odoo
 # Test peers (setup/tools-requirements.txt) live in a virtualenv of their own.
 export LOCALSTRIPE_BIN=${LOCALSTRIPE_BIN:-$INTEGRATION_CACHE/tools-venv/bin/localstripe}
+# setup/run's process supervisor (supervisord, PyPI) lives there too.
+SUPERVISORD=$INTEGRATION_CACHE/tools-venv/bin/supervisord
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -53,29 +53,10 @@ except psycopg2.OperationalError as exc:
 PY
 }
 
-# Write the Odoo configuration file used by run and test.
-write_config() { # $1: file, $2: database, $3: http port
-    cat >"$1" <<CONF
-[options]
-addons_path = $(addons_path)
-data_dir = $INTEGRATION_CACHE/data
-db_host = $PGHOST
-db_port = $PGPORT
-db_user = $PGUSER
-db_name = $2
-dbfilter = ^$2\$
-list_db = False
-http_port = $3
-http_interface = ${INTEGRATION_HTTP_INTERFACE:-127.0.0.1}
-gevent_port = $INTEGRATION_GEVENT_PORT
-server_wide_modules = base,web,queue_job,integration_amqp
-workers = $INTEGRATION_WORKERS
-max_cron_threads = 1
-limit_time_cpu = 600
-limit_time_real = 1200
-admin_passwd = ${INTEGRATION_MASTER_PASSWORD:-admin}
-
-[queue_job]
-channels = root:${INTEGRATION_JOB_CAPACITY:-2},root.integration:${INTEGRATION_JOB_CAPACITY:-2}
-CONF
+# The node roles and the edge (setup/roles.py renders every configuration
+# from these settings and the INTEGRATION_* variables README "Settings" lists).
+roles() {
+    INTEGRATION_CACHE=$INTEGRATION_CACHE INTEGRATION_VENV=$INTEGRATION_VENV ODOO_SOURCE=$ODOO_SOURCE \
+        INTEGRATION_DB=$INTEGRATION_DB INTEGRATION_HTTP_PORT=$INTEGRATION_HTTP_PORT \
+        "$PY" "$REPO_DIR/setup/roles.py" "$@"
 }
