@@ -30,23 +30,13 @@ import sys
 import time
 
 import httpx
-from common import (
-    REPO,
-    SECRET,
-    STRIPE_SECRET,
-    Lifecycles,
-    Rpc,
-    bench_session,
-    create_backend,
-    header,
-    log,
-    save_result,
-    standard_signature,
-    stripe_signature,
-    wait_drained,
-)
+from env import REPO, header, log, save_result
+from events import SECRET, STRIPE_SECRET, Lifecycles, standard_signature, stripe_signature
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from node import add_node_args, bench_session
+from observe import wait_drained
+from rpc import Rpc, create_backend
 
 #: routes that answer anyone by design (their docstring says so): a 200
 #: without credentials is correct there, as long as it is not a 5xx
@@ -427,10 +417,8 @@ def fuzz_cases(run, route, references, examples):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=150, help="hypothesis examples per route and family")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser)
     args = parser.parse_args()
 
     routes = discover_routes()

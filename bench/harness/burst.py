@@ -16,22 +16,12 @@ import sys
 import time
 
 import httpx
-from common import (
-    Lifecycles,
-    Profiler,
-    Rpc,
-    Tally,
-    bench_session,
-    closed_loop,
-    create_backend,
-    fmt,
-    header,
-    log,
-    new_client,
-    pick_connector,
-    save_result,
-    summarize,
-)
+from env import fmt, header, log, save_result
+from events import Lifecycles
+from load import Tally, closed_loop, new_client, summarize
+from node import add_node_args, bench_session
+from profiler import Profiler
+from rpc import Rpc, create_backend, pick_connector
 
 
 class Prober:
@@ -153,7 +143,7 @@ async def burst(args, server, pg, db, url, lifecycles, backend_id):
             time.sleep(1)
         return None
 
-    profiler = Profiler(server.http_workers(), "burst") if args.profile else None
+    profiler = Profiler(server.http_workers("jobs"), "burst") if args.profile else None
     if profiler:
         profiler.__enter__()
     drained = await asyncio.to_thread(poll)
@@ -178,8 +168,6 @@ def main():
     parser.add_argument("--events", type=int, default=3000, help="events to post (the full run: 10000)")
     parser.add_argument("--kind", choices=("customers", "lifecycles"), default="customers")
     parser.add_argument("--senders", type=int, default=32, help="concurrent connections posting")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=30.0, help="client timeout of one post")
     parser.add_argument("--post-timeout", type=float, default=600, help="bound of the posting phase")
     parser.add_argument("--drain-timeout", type=float, default=1200)
@@ -187,7 +175,7 @@ def main():
     parser.add_argument("--idle-probes", type=int, default=20)
     parser.add_argument("--connector", default="auto")
     parser.add_argument("--profile", action="store_true", help="py-spy the HTTP workers during the drain")
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser)
     args = parser.parse_args()
 
     with bench_session("burst", args) as (pg, db, server):

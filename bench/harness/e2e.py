@@ -18,26 +18,13 @@ import subprocess
 import sys
 import time
 
-from common import (
-    CACHE,
-    ODOO_VENV,
-    Lifecycles,
-    Profiler,
-    Rpc,
-    Tally,
-    addons_path,
-    bench_session,
-    create_backend,
-    fmt,
-    header,
-    log,
-    new_client,
-    percentile,
-    pick_connector,
-    post_one,
-    save_result,
-    wait_drained,
-)
+from env import CACHE, ODOO_VENV, fmt, header, log, save_result
+from events import Lifecycles
+from load import Tally, new_client, percentile, post_one
+from node import add_node_args, bench_session
+from observe import wait_drained
+from profiler import Profiler
+from rpc import Rpc, create_backend, pick_connector
 
 
 async def post_lifecycles(url, lifecycles, n, senders, tally):
@@ -61,7 +48,7 @@ async def post_lifecycles(url, lifecycles, n, senders, tally):
 
 def run_direct(db, n, run_id):
     env = dict(os.environ, BENCH_DIRECT_N=str(n), BENCH_DIRECT_RUN=run_id)
-    conf = CACHE / f"odoo-{db}.conf"
+    conf = CACHE / f"run-{db}" / "odoo-jobs-1.conf"
     with open(os.path.join(os.path.dirname(__file__), "direct_orm.py")) as script:
         out = subprocess.run(
             [
@@ -71,9 +58,9 @@ def run_direct(db, n, run_id):
                 str(conf),
                 "-d",
                 db,
-                f"--addons-path={addons_path()}",
                 "--no-http",
                 "--log-level=warn",
+                "--logfile=",
                 "--workers=0",
             ],
             stdin=script,
@@ -125,15 +112,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifecycles", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4, help="lifecycles posted concurrently")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
     parser.add_argument(
         "--retry-base", type=int, default=2, help="backend retry_base_seconds (default of a backend: 30)"
     )
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--connector", default="auto")
-    parser.add_argument("--profile", action="store_true", help="py-spy the HTTP workers (they run the jobs)")
-    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the jobs workers")
+    add_node_args(parser)
     args = parser.parse_args()
 
     with bench_session("e2e", args) as (pg, db, server):
@@ -144,7 +129,7 @@ def main():
         lifecycles = Lifecycles(connector)
         url = f"{server.url}/integration/webhook/{reference}"
         tally = Tally()
-        profiler = Profiler(server.http_workers(), "e2e") if args.profile else None
+        profiler = Profiler(server.http_workers("jobs"), "e2e") if args.profile else None
         if profiler:
             profiler.__enter__()
         start = time.monotonic()

@@ -4,9 +4,13 @@ harness breaks things, then a verdict against the ground truth.
 * ``--events`` unique events (whole subscription lifecycles), plus
   ``--duplicates`` of them redelivered, all shuffled; each is posted until
   acknowledged (2xx), as Stripe does, at most ``--post-attempts`` times;
-* meanwhile: an HTTP worker is killed (SIGKILL, preferably one running a
-  job) at 30% of the posting, PostgreSQL is restarted at 60%, and another
-  worker is killed a few seconds into the drain (``--kills``, ``--pg-restarts``);
+* meanwhile, through the edge of a node with ``--runners`` (2) job runners:
+  the ingest process behind the edge is killed whole (SIGKILL of its master
+  and workers) at 20% of the posting, a jobs worker (preferably one running a
+  job) at 30%, the active job runner at 45% (the standby takes over),
+  PostgreSQL is restarted at 60%, and another jobs worker is killed a few
+  seconds into the drain (``--kills``, ``--pg-restarts``, ``--upstream-kills``,
+  ``--runner-kills``); setup/run's supervisor restarts what exits;
 * outbound: a second backend subscribed to ``customer`` pushes every new
   partner to a local HTTP server that fails ``--fail-rate`` of the calls
   (503) and answers ``--timeout-rate`` of them after the client's timeout.
@@ -22,108 +26,18 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import psycopg2
-from common import (
-    Lifecycles,
-    Rpc,
-    bench_session,
-    create_backend,
-    header,
-    log,
-    pick_connector,
-    save_result,
-    wait_drained,
-)
-
-
-class FlakyServer:
-    """The outbound target: fails some calls, times out on some."""
-
-    def __init__(self, fail_rate, timeout_rate, delay, seed):
-        self.rng = random.Random(seed)
-        self.lock = threading.Lock()
-        self.calls = []  # (idempotency key, status)
-        flaky = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                key = self.headers.get("Idempotency-Key") or self.headers.get("webhook-id") or ""
-                with flaky.lock:
-                    roll = flaky.rng.random()
-                if roll < timeout_rate:
-                    status = "timeout"
-                    time.sleep(delay)
-                elif roll < timeout_rate + fail_rate:
-                    status = 503
-                else:
-                    status = 200
-                with flaky.lock:
-                    flaky.calls.append((key, status))
-                try:
-                    code = 200 if status == "timeout" else status
-                    body = b'{"ok": true}' if code == 200 else b'{"error": "flaky"}'
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class Saboteur:
-    """Kills workers and restarts PostgreSQL on a schedule, logging what it did."""
-
-    def __init__(self, server, pg, db):
-        self.server, self.pg, self.db = server, pg, db
-        self.actions = []
-
-    def kill_worker(self, label):
-        workers = self.server.http_workers()
-        busy = []
-        with contextlib.suppress(psycopg2.Error):  # the database may be restarting
-            busy = [r[0] for r in self.pg.query(self.db, "SELECT worker_pid FROM queue_job WHERE state = 'started'")]
-        candidates = [pid for pid in workers if pid in busy] or workers
-        if not candidates:
-            self.actions.append({"t": time.time(), "action": label, "result": "no worker found"})
-            return
-        pid = random.choice(candidates)
-        os.kill(pid, signal.SIGKILL)
-        self.actions.append({"t": time.time(), "action": label, "pid": pid, "was_running_a_job": pid in busy})
-        log(f"FAULT {label}: SIGKILL worker {pid}{' (running a job)' if pid in busy else ''}")
-
-    def restart_pg(self, label):
-        start = time.monotonic()
-        self.pg.pg_ctl("restart")
-        self.actions.append({"t": time.time(), "action": label, "seconds": round(time.monotonic() - start, 2)})
-        log(f"FAULT {label}: PostgreSQL restarted in {time.monotonic() - start:.1f}s")
+from env import header, log, save_result
+from events import Lifecycles
+from faults import FlakyServer, Saboteur
+from node import add_node_args, bench_session
+from observe import wait_drained
+from rpc import Rpc, create_backend, pick_connector
 
 
 async def post_all(url, deliveries, senders, max_attempts, progress, deadline):
@@ -146,6 +60,10 @@ async def post_all(url, deliveries, senders, max_attempts, progress, deadline):
                     outcomes["2xx"] += 1
                     acked.add(event.event_id)
                     break
+                retry_after = None
+                if isinstance(status, int) and status in (429, 503):
+                    with contextlib.suppress(TypeError, ValueError):
+                        retry_after = float(response.headers.get("Retry-After"))
                 if isinstance(status, int) and 400 <= status < 500:
                     # Stripe retries any non-2xx; every event here is valid, so a 4xx
                     # is either a bug or Odoo's 404 while the database is away
@@ -154,7 +72,7 @@ async def post_all(url, deliveries, senders, max_attempts, progress, deadline):
                     outcomes["5xx"] += 1
                 else:
                     outcomes["errors"][status] = outcomes["errors"].get(status, 0) + 1
-                await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
+                await asyncio.sleep(retry_after or min(8.0, 0.25 * 2**attempt))
             else:
                 outcomes["unacknowledged"].append(event.event_id)
             progress[0] += 1
@@ -310,16 +228,17 @@ def main():
     parser.add_argument("--post-attempts", type=int, default=12)
     parser.add_argument("--kills", type=int, default=2)
     parser.add_argument("--pg-restarts", type=int, default=1)
+    parser.add_argument("--upstream-kills", type=int, default=1, help="SIGKILL the ingest process behind the edge")
+    parser.add_argument("--runner-kills", type=int, default=1, help="SIGKILL the active job runner")
     parser.add_argument("--fail-rate", type=float, default=0.3)
     parser.add_argument("--timeout-rate", type=float, default=0.05)
     parser.add_argument("--outbound-timeout", type=float, default=2.0, help="backend timeout of the outbound calls")
     parser.add_argument("--max-attempts", type=int, default=12, help="backends' max_attempts")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
     parser.add_argument("--drain-timeout", type=float, default=1500)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--connector", default="auto")
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser)
+    parser.set_defaults(runners=2)
     args = parser.parse_args()
 
     random.seed(args.seed)
@@ -356,11 +275,15 @@ def main():
         progress = [0]
         total = len(deliveries)
         plan = []
+        if args.upstream_kills >= 1:
+            plan.append((0.2, "kill the ingest process (edge upstream)", saboteur.kill_upstream))
         if args.kills >= 1:
             plan.append((0.3, "kill worker #1", saboteur.kill_worker))
+        if args.runner_kills >= 1:
+            plan.append((0.45, "kill the active job runner", saboteur.kill_runner))
         if args.pg_restarts >= 1:
             plan.append((0.6, "restart PostgreSQL", saboteur.restart_pg))
-        stop, stop_all = threading.Event(), threading.Event()
+        stop = threading.Event()
 
         def scheduler():
             for fraction, label, action in plan:
@@ -372,9 +295,6 @@ def main():
 
         thread = threading.Thread(target=scheduler, daemon=True)
         thread.start()
-        restarts = []
-        watcher = threading.Thread(target=server.supervise, args=(stop_all, restarts), daemon=True)
-        watcher.start()
         url = f"{server.url}/integration/webhook/{reference}"
         start = time.monotonic()
         acked, outcomes = asyncio.run(
@@ -401,8 +321,6 @@ def main():
                 log(f"draining: {busy} events and {jobs} jobs to go")
 
         drained = wait_drained(pg, db, args.drain_timeout, [inbound_id, outbound_id], poll=2, on_poll=report)
-        stop_all.set()
-        watcher.join(200)
         result.update(
             lifecycles=n_life,
             unique_events=len(unique),
@@ -413,7 +331,7 @@ def main():
             post=outcomes | {"unacknowledged": len(outcomes["unacknowledged"])},
             faults=saboteur.actions,
             requeued_dead_jobs=server.log_count(r"Re-queued dead job"),
-            odoo_master_restarts=restarts,
+            odoo_master_restarts=server.restarts(),
         )
         unique_ids = {e.event_id for e in unique}
         result["verify"] = verify(pg, db, inbound_id, outbound_id, unique_ids, acked, lifecycles.run, n_life, flaky)
@@ -427,8 +345,9 @@ def main():
         f"posting: {result['post']['2xx']} acknowledged deliveries, {result['post']['5xx']} 5xx and "
         f"{sum(result['post']['errors'].values())} connection errors (retried by the sender), "
         f"{result['post']['unacknowledged']} never acknowledged, 4xx answers {result['post']['4xx']}; "
-        f"{result['requeued_dead_jobs']} jobs re-queued after the kills; Odoo master restarted "
-        f"{len(result['odoo_master_restarts'])} time(s) by the harness"
+        f"{result['requeued_dead_jobs']} jobs re-queued after the kills; "
+        f"{len(result['odoo_master_restarts'])} process(es) restarted by setup/run's supervisor: "
+        f"{result['odoo_master_restarts']}"
     )
     print(f"records: {json.dumps(v['counts'])}; duplicates {json.dumps(v['duplicates'])}")
     print(

@@ -18,23 +18,12 @@ import itertools
 import json
 import sys
 
-from common import (
-    Lifecycles,
-    Profiler,
-    Rpc,
-    Tally,
-    bench_session,
-    closed_loop,
-    create_backend,
-    fmt,
-    header,
-    log,
-    new_client,
-    open_loop,
-    peer_url,
-    pick_connector,
-    save_result,
-)
+from env import fmt, header, log, save_result
+from events import Lifecycles
+from load import Tally, closed_loop, new_client, open_loop
+from node import add_node_args, bench_session
+from profiler import Profiler
+from rpc import Rpc, create_backend, peer_url, pick_connector
 
 TARGETS = ("floor", "webhook", "peer")
 
@@ -85,7 +74,7 @@ async def measure(args, server, urls, lifecycles):
             tally = Tally()
             count = int(args.step_seconds * 2000)
             profile = args.profile and target == "webhook"
-            pids = server.http_workers() if profile else []
+            pids = server.http_workers("ingest") if profile else []
             with Profiler(pids, f"ingest-{target}") if profile else _null() as prof:
                 loop = asyncio.get_running_loop()
                 elapsed = await closed_loop(
@@ -158,8 +147,6 @@ def ratios(result):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, default=2, help="Odoo HTTP workers (default 2, as setup/run)")
-    parser.add_argument("--job-capacity", type=int, default=0, help="queue_job capacity (0: runner off, route alone)")
     parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")], default=[25, 50, 100, 200])
     parser.add_argument("--step-seconds", type=float, default=6.0, help="seconds per target and rate")
     parser.add_argument("--concurrency", type=int, default=8, help="senders of the closed-loop peak measure")
@@ -168,7 +155,7 @@ def main():
     parser.add_argument("--pause", type=float, default=1.0)
     parser.add_argument("--connector", default="auto", help="stripe, canonical or auto (stripe when available)")
     parser.add_argument("--profile", action="store_true", help="py-spy the HTTP workers during the webhook peak")
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser, job_capacity=0)
     args = parser.parse_args()
 
     with bench_session("ingest", args) as (pg, db, server):

@@ -20,22 +20,12 @@ import itertools
 import sys
 import time
 
-from common import (
-    Lifecycles,
-    Rpc,
-    Tally,
-    bench_session,
-    closed_loop,
-    create_backend,
-    fmt,
-    header,
-    log,
-    new_client,
-    percentile,
-    pick_connector,
-    save_result,
-    wait_drained,
-)
+from env import fmt, header, log, save_result
+from events import Lifecycles
+from load import Tally, closed_loop, new_client, percentile
+from node import add_node_args, bench_session
+from observe import wait_drained
+from rpc import Rpc, create_backend, pick_connector
 
 SEED_PAYLOAD = (
     '{"id":"evt_seed","object":"event","type":"customer.created","data":{"object":{"id":"cus_seed",'
@@ -136,7 +126,7 @@ def measure(args, pg, db, server, url, backend_id, lifecycles, size, offset):
             (),
         ),
     }
-    row["worker_peak_rss_mib"] = max((server.peak_rss_mib(p) or 0) for p in server.http_workers())
+    row["worker_peak_rss_mib"] = max((server.peak_rss_mib(p) or 0) for p in server.http_workers("ingest"))
     log(
         f"{size:,} stored: ingest {fmt(row['ingest']['accepted_per_s'])}/s p50 {fmt(row['ingest']['p50_ms'])} ms, "
         f"processing {fmt(row['process_seconds'])}s, duplicates p50 {fmt(row['duplicates']['p50_ms'])} ms, "
@@ -150,11 +140,9 @@ def main():
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 1_000_000])
     parser.add_argument("--events", type=int, default=400, help="new events posted and processed at each size")
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--connector", default="auto")
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser)
     args = parser.parse_args()
 
     rows = {}

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from common import REPO, RESULTS, fmt
+from env import REPO, RESULTS, fmt
 
 
 def load(name):
@@ -128,8 +128,9 @@ def render():
             f"**Fault run** ({machine(fault)}): **{fault['verdict']}** -- {fault['unique_events']} events "
             f"({fault['lifecycles']} lifecycles) + {fault['redeliveries']} redeliveries, shuffled; faults: "
             + ", ".join(a["action"] for a in fault["faults"])
-            + f"; Odoo's master process exited {len(fault['odoo_master_restarts'])} time(s) "
-            "(restarted by the harness, as systemd would); "
+            + "; processes that exited and setup/run's supervisor restarted: "
+            + (", ".join(f"{name} ({how})" for name, how in fault["odoo_master_restarts"]) or "none")
+            + "; "
             f"outbound calls {v['outbound_calls']}; {fault['total_seconds']:.0f} s.",
             "",
             "| check | |",
