@@ -106,6 +106,21 @@ class Node:
         path = self.run_dir / "log" / name
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def gevent_ports(self):
+        conf = (self.run_dir / "integration.conf").read_text()
+        block = re.search(r"upstream integration_websocket \{(.*?)\}", conf, flags=re.S)[1]
+        return {int(port) for port in re.findall(r"server [\d.]+:(\d+)", block)}
+
+    def websocket_connections(self):
+        """Established connections to a web process's gevent port (only websockets stay open)."""
+        out = subprocess.run(["ss", "-Htn", "state", "established"], capture_output=True, text=True, check=False)
+        ports = self.gevent_ports()
+        return [
+            line
+            for line in out.stdout.splitlines()
+            if any(re.search(rf"127\.0\.0\.1:{port}(\s|$)", line) for port in ports)
+        ]
+
     def odoo_logs(self):
         return {p.name: p.read_text(errors="replace") for p in (self.run_dir / "log").glob("*-[0-9].log")}
 
@@ -179,8 +194,16 @@ def check_browser(node):
         browser.send("Network.setCookie", name="session_id", value=session_id, url=node.url)
         browser.send("Page.enable")
         browser.send("Page.navigate", url=f"{node.url}/odoo")
-        time.sleep(15)  # the web client loads, its bus worker opens /websocket
-        title = browser.send("Runtime.evaluate", expression="document.title")["result"].get("value")
+        # the web client loads (a fresh database builds its asset bundles
+        # first), then its bus worker opens /websocket: the edge then holds
+        # a connection to a gevent port
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not node.websocket_connections():
+            time.sleep(1)
+        connected = bool(node.websocket_connections())
+        time.sleep(3)  # let the bus subscribe: errors would show now
+        where = "document.title + ' at ' + location.pathname"
+        title = browser.send("Runtime.evaluate", expression=where)["result"].get("value")
     finally:
         browser.close()
     # nginx logs a websocket when it closes: the browser is gone now
@@ -191,7 +214,10 @@ def check_browser(node):
         upgraded = [line for line in lines if '"GET /websocket' in line and '" 101 ' in line]
         time.sleep(1)
     if not upgraded:
-        raise AssertionError("the web client never opened /websocket through the edge (no 101 in edge-access.log)")
+        raise AssertionError(
+            f"no 101 for /websocket in edge-access.log (page {title!r}, websocket connection seen: {connected}); "
+            f"last lines: {lines[-3:]}"
+        )
     failed = [line for line in lines if re.search(r'" 5\d\d ', line)]
     if failed:
         raise AssertionError(f"{len(failed)} page requests failed at the edge: {failed[0][:300]}")

@@ -5,11 +5,15 @@ against two references measured in the same run on the same server:
 * peer  -- an automation rule with a webhook trigger (``/web/hook/<uuid>``)
   creating the partner synchronously, what an Odoo admin would set up.
 
-Each rate step sends to the three targets in turn (open loop: requests leave
-on schedule whatever the answers), then a closed loop with ``--concurrency``
-senders measures each target's peak. By default the job runner is off
-(``--job-capacity 0``) so that the route is measured alone; the stored
-events stay queued.
+Each target is measured twice, through the edge (nginx, the public port)
+and directly on the Odoo process behind it (webhook and peer: ingest-1;
+floor: web-1), so that the edge's own cost shows. Each rate step sends to
+every target and path in turn (open loop: requests leave on schedule
+whatever the answers), then a closed loop with ``--concurrency`` senders
+measures each one's peak. The edge's throttles and connection caps are set
+out of the way (``--edge-*`` flags; the burst run measures them): this is the
+proxy's cost. By default the job runner is off (``--job-capacity 0``) so that
+the route is measured alone; the stored events stay queued.
 """
 
 import argparse
@@ -21,11 +25,14 @@ import sys
 from env import fmt, header, log, save_result
 from events import Lifecycles
 from load import Tally, closed_loop, new_client, open_loop
-from node import add_node_args, bench_session
+from node import EDGE_SETTINGS, add_node_args, bench_session
 from profiler import Profiler
 from rpc import Rpc, create_backend, peer_url, pick_connector
 
 TARGETS = ("floor", "webhook", "peer")
+PATHS = ("edge", "direct")
+ROLE = {"floor": "web", "webhook": "ingest", "peer": "ingest"}
+OUT_OF_THE_WAY = 1_000_000  # the edge's rates and caps while measuring its cost
 
 
 def requests_for(target, lifecycles, counter):
@@ -43,53 +50,56 @@ async def measure(args, server, urls, lifecycles):
     results = {"steps": [], "peak": {}}
     async with new_client(max_connections=args.max_in_flight) as client:
         # warm up every worker's caches (registry, routing, templates)
-        for target in TARGETS:
+        for target, path in itertools.product(TARGETS, PATHS):
             tally = Tally()
             await closed_loop(
-                client, urls[target], itertools.islice(requests_for(target, lifecycles, counter), 40), 4, tally
+                client, urls[target, path], itertools.islice(requests_for(target, lifecycles, counter), 40), 4, tally
             )
-            log(f"warm-up {target}: {tally.statuses} {tally.errors}")
+            log(f"warm-up {target} {path}: {tally.statuses} {tally.errors}")
         for rate in args.rates:
-            for target in TARGETS:
+            for target, path in itertools.product(TARGETS, PATHS):
                 tally = Tally()
                 count = int(rate * args.step_seconds)
                 elapsed = await open_loop(
                     client,
-                    urls[target],
+                    urls[target, path],
                     itertools.islice(requests_for(target, lifecycles, counter), count),
                     rate,
                     tally,
                     max_in_flight=args.max_in_flight,
                     timeout=args.timeout,
                 )
-                row = {"target": target, "offered_per_s": rate, "seconds": elapsed, **tally.report(elapsed)}
+                row = {"target": target, "path": path, "offered_per_s": rate, "seconds": elapsed}
+                row.update(tally.report(elapsed))
                 results["steps"].append(row)
                 log(
-                    f"{target:8} {rate:5}/s  accepted {row['accepted_per_s']:7.1f}/s  p50 {fmt(row['p50_ms'])} "
+                    f"{target:8} {path:6} {rate:5}/s  accepted {row['accepted_per_s']:7.1f}/s  "
+                    f"p50 {fmt(row['p50_ms'])} "
                     f"p95 {fmt(row['p95_ms'])} p99 {fmt(row['p99_ms'])} ms  4xx {row['4xx']} 5xx {row['5xx']} "
                     f"errors {row['errors']}"
                 )
                 await asyncio.sleep(args.pause)
-        for target in TARGETS:
+        for target, path in itertools.product(TARGETS, PATHS):
             tally = Tally()
             count = int(args.step_seconds * 2000)
-            profile = args.profile and target == "webhook"
+            profile = args.profile and target == "webhook" and path == "direct"
             pids = server.http_workers("ingest") if profile else []
             with Profiler(pids, f"ingest-{target}") if profile else _null() as prof:
                 loop = asyncio.get_running_loop()
                 elapsed = await closed_loop(
                     client,
-                    urls[target],
+                    urls[target, path],
                     itertools.islice(requests_for(target, lifecycles, counter), count),
                     args.concurrency,
                     tally,
                     timeout=args.timeout,
                     deadline=loop.time() + args.step_seconds,
                 )
-            row = {"target": target, "concurrency": args.concurrency, "seconds": elapsed, **tally.report(elapsed)}
-            results["peak"][target] = row
+            row = {"target": target, "path": path, "concurrency": args.concurrency, "seconds": elapsed}
+            row.update(tally.report(elapsed))
+            results["peak"][f"{target} {path}"] = row
             log(
-                f"{target:8} peak ({args.concurrency} senders): {row['accepted_per_s']:7.1f}/s "
+                f"{target:8} {path:6} peak ({args.concurrency} senders): {row['accepted_per_s']:7.1f}/s "
                 f"p50 {fmt(row['p50_ms'])} p99 {fmt(row['p99_ms'])} ms 5xx {row['5xx']} errors {row['errors']}"
             )
             if profile:
@@ -108,18 +118,20 @@ class _null:
 
 def table(result):
     lines = [
-        "| target | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | path | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["steps"]:
         lines.append(
-            f"| {row['target']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} | "
+            f"| {row['target']} | {row['path']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | "
+            f"{fmt(row['p50_ms'])} | "
             f"{fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | "
             f"{sum(row['errors'].values())} |"
         )
-    for target, row in result["peak"].items():
+    for row in result["peak"].values():
         lines.append(
-            f"| {target} (peak, {row['concurrency']} senders) | - | {fmt(row['accepted_per_s'])} | "
+            f"| {row['target']} (peak, {row['concurrency']} senders) | {row['path']} | - | "
+            f"{fmt(row['accepted_per_s'])} | "
             f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | "
             f"{row['5xx']} | {sum(row['errors'].values())} |"
         )
@@ -127,22 +139,30 @@ def table(result):
 
 
 def ratios(result):
+    """Webhook vs floor and peer (direct), and what the edge costs each target."""
     peak = result["peak"]
-    low = {
-        row["target"]: row
-        for row in result["steps"]
-        if row["offered_per_s"] == min(r["offered_per_s"] for r in result["steps"])
-    }
+    lowest = min(r["offered_per_s"] for r in result["steps"])
+    low = {(r["target"], r["path"]): r for r in result["steps"] if r["offered_per_s"] == lowest}
 
     def div(a, b):
         return a / b if a and b else None
 
-    return {
-        "peak_webhook_over_floor": div(peak["webhook"]["accepted_per_s"], peak["floor"]["accepted_per_s"]),
-        "peak_webhook_over_peer": div(peak["webhook"]["accepted_per_s"], peak["peer"]["accepted_per_s"]),
-        "p50_webhook_over_floor": div(low["webhook"]["p50_ms"], low["floor"]["p50_ms"]),
-        "p50_webhook_over_peer": div(low["webhook"]["p50_ms"], low["peer"]["p50_ms"]),
+    def rate(target, path):
+        return peak[f"{target} {path}"]["accepted_per_s"]
+
+    out = {
+        "peak_webhook_over_floor": div(rate("webhook", "direct"), rate("floor", "direct")),
+        "peak_webhook_over_peer": div(rate("webhook", "direct"), rate("peer", "direct")),
+        "p50_webhook_over_floor": div(low["webhook", "direct"]["p50_ms"], low["floor", "direct"]["p50_ms"]),
+        "p50_webhook_over_peer": div(low["webhook", "direct"]["p50_ms"], low["peer", "direct"]["p50_ms"]),
     }
+    for target in TARGETS:
+        edge_over_direct = div(rate(target, "edge"), rate(target, "direct"))
+        out[f"edge_cost_{target}"] = 1 - edge_over_direct if edge_over_direct is not None else None
+        out[f"edge_p50_added_ms_{target}"] = (low[target, "edge"]["p50_ms"] or 0) - (
+            low[target, "direct"]["p50_ms"] or 0
+        )
+    return out
 
 
 def main():
@@ -156,24 +176,29 @@ def main():
     parser.add_argument("--connector", default="auto", help="stripe, canonical or auto (stripe when available)")
     parser.add_argument("--profile", action="store_true", help="py-spy the HTTP workers during the webhook peak")
     add_node_args(parser, job_capacity=0)
+    parser.set_defaults(**{flag: OUT_OF_THE_WAY for flag in EDGE_SETTINGS if flag != "edge_queue"}, edge_queue=64)
     args = parser.parse_args()
 
     with bench_session("ingest", args) as (pg, db, server):
         connector = pick_connector(pg, db, args.connector)
         rpc = Rpc(server.url, db)
         _backend_id, reference = create_backend(rpc, connector)
-        urls = {
-            "floor": f"{server.url}/integration_bench/floor",
-            "webhook": f"{server.url}/integration/webhook/{reference}",
-            "peer": f"{server.url}{peer_url(rpc)}",
+        paths = {
+            "floor": "/integration_bench/floor",
+            "webhook": f"/integration/webhook/{reference}",
+            "peer": peer_url(rpc),
         }
-        log(f"connector {connector}; targets {json.dumps({k: v.rsplit('/', 1)[0] for k, v in urls.items()})}")
+        urls = {}
+        for target, path in itertools.product(TARGETS, PATHS):
+            base = server.url if path == "edge" else server.direct_url(ROLE[target])
+            urls[target, path] = base + paths[target]
+        log(f"connector {connector}; targets {json.dumps({f'{t} {p}': u for (t, p), u in urls.items()})}")
         result = header("ingest", args, server, connector)
         result.update(asyncio.run(measure(args, server, urls, Lifecycles(connector))))
         result["ratios"] = ratios(result)
         result["stored_events"] = pg.query(db, "SELECT count(*) FROM integration_event")[0][0]
         result["peer_partners"] = pg.query(db, "SELECT count(*) FROM res_partner WHERE email LIKE 'bench-%%'")[0][0]
-        result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers()}
+        result["worker_peak_rss_mib"] = {pid: server.peak_rss_mib(pid) for pid in server.http_workers("ingest")}
     save_result("ingest", result)
     print(table(result))
     print("ratios:", json.dumps({k: fmt(v, 2) for k, v in result["ratios"].items()}))

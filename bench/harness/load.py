@@ -1,6 +1,7 @@
 """Load generation (open and closed loops) and statistics of the answers."""
 
 import asyncio
+import contextlib
 import statistics
 import time
 
@@ -122,3 +123,39 @@ def new_client(max_connections=256):
     return httpx.AsyncClient(
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections), timeout=30.0
     )
+
+
+async def post_until_acknowledged(url, events, senders, timeout, max_attempts, deadline):
+    """Every event posted until 2xx, retried as Stripe would; the answers tallied."""
+    acked, out = set(), {"statuses": {}, "unanswered": {}, "latencies": [], "gave_up": 0}
+    queue = list(reversed(events))
+
+    async def sender(client):
+        while queue and time.monotonic() < deadline:
+            event = queue.pop()
+            for attempt in range(max_attempts):
+                start = time.monotonic()
+                delay = min(30.0, 0.5 * 2**attempt)
+                try:
+                    response = await client.post(url, content=event.body, headers=event.headers(), timeout=timeout)
+                except httpx.HTTPError as exc:  # no answer: the failure this run counts
+                    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else exc.__class__.__name__
+                    out["unanswered"][kind] = out["unanswered"].get(kind, 0) + 1
+                    await asyncio.sleep(delay)
+                    continue
+                status = response.status_code
+                out["statuses"][status] = out["statuses"].get(status, 0) + 1
+                if 200 <= status < 300:
+                    out["latencies"].append(time.monotonic() - start)
+                    acked.add(event.event_id)
+                    break
+                with contextlib.suppress(TypeError, ValueError):
+                    delay = float(response.headers.get("Retry-After"))
+                await asyncio.sleep(delay)
+            else:
+                out["gave_up"] += 1
+
+    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+    async with httpx.AsyncClient(limits=limits) as client:
+        await asyncio.gather(*(sender(client) for _ in range(senders)))
+    return acked, out

@@ -37,6 +37,8 @@ EDGE_SETTINGS = {
     "edge_webhook_burst": "INTEGRATION_EDGE_WEBHOOK_BURST",
     "edge_address_rate": "INTEGRATION_EDGE_ADDRESS_RATE",
     "edge_address_burst": "INTEGRATION_EDGE_ADDRESS_BURST",
+    "edge_people_rate": "INTEGRATION_EDGE_PEOPLE_RATE",
+    "edge_people_burst": "INTEGRATION_EDGE_PEOPLE_BURST",
     "edge_queue": "INTEGRATION_EDGE_QUEUE",
 }
 
@@ -56,6 +58,7 @@ def add_node_args(parser, job_capacity=None):
     )
     for flag, variable in EDGE_SETTINGS.items():
         group.add_argument(f"--{flag.replace('_', '-')}", type=int, help=f"{variable} (default: setup/run's)")
+    group.add_argument("--background-nice", type=int, help="INTEGRATION_BACKGROUND_NICE (default: setup/run's)")
     group.add_argument("--keep-db", action="store_true")
 
 
@@ -161,14 +164,14 @@ class Node:
             "INTEGRATION_RUNNERS": str(self.processes["runner"]),
             "INTEGRATION_JOB_CAPACITY": str(self.job_capacity),
         }
-        for flag, variable in EDGE_SETTINGS.items():
+        for flag, variable in {**EDGE_SETTINGS, "background_nice": "INTEGRATION_BACKGROUND_NICE"}.items():
             if getattr(args, flag, None) is not None:
                 self.settings[variable] = str(getattr(args, flag))
         self.proc = None
 
     def topology(self):
         return {"processes": self.processes, "workers": self.workers, "job_capacity": self.job_capacity} | {
-            k: v for k, v in self.settings.items() if k.startswith("INTEGRATION_EDGE")
+            k: v for k, v in self.settings.items() if k.startswith(("INTEGRATION_EDGE", "INTEGRATION_BACKGROUND"))
         }
 
     def direct_url(self, role, index=1):

@@ -35,31 +35,43 @@ def render():
     if ingest:
         r = ingest["ratios"]
         out += [
-            f"**Ingest** ({machine(ingest)}; job runner off, the route alone)",
+            f"**Ingest** ({machine(ingest)}; job runner off, the route alone; each target through the edge "
+            "and directly on the Odoo process behind it, the edge's throttles and caps out of the way)",
             "",
-            "| target | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| target | path | offered/s | accepted/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in ingest["steps"]:
             out.append(
-                f"| {row['target']} | {row['offered_per_s']} | {fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} "
-                f"| {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | "
-                f"{sum(row['errors'].values())} |"
+                f"| {row['target']} | {row.get('path', 'direct')} | {row['offered_per_s']} | "
+                f"{fmt(row['accepted_per_s'])} | {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} "
+                f"| {row['4xx']} | {row['5xx']} | {sum(row['errors'].values())} |"
             )
-        for target, row in ingest["peak"].items():
+        for row in ingest["peak"].values():
             out.append(
-                f"| **{target}, peak** ({row['concurrency']} senders) | - | **{fmt(row['accepted_per_s'])}** | "
-                f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(row['p99_ms'])} | {row['4xx']} | "
-                f"{row['5xx']} | {sum(row['errors'].values())} |"
+                f"| **{row['target']}, peak** ({row['concurrency']} senders) | {row.get('path', 'direct')} | - | "
+                f"**{fmt(row['accepted_per_s'])}** | {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | "
+                f"{fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | {sum(row['errors'].values())} |"
             )
         out += [
             "",
             f"Webhook route / floor: peak throughput x{fmt(r['peak_webhook_over_floor'], 2)}, "
             f"p50 at the lowest rate x{fmt(r['p50_webhook_over_floor'], 2)}. "
             f"Webhook route / automation-rule peer: peak throughput x{fmt(r['peak_webhook_over_peer'], 2)}, "
-            f"p50 x{fmt(r['p50_webhook_over_peer'], 2)}.",
-            "",
+            f"p50 x{fmt(r['p50_webhook_over_peer'], 2)} (direct).",
         ]
+        if "edge_cost_webhook" in r:
+            costs = ", ".join(
+                f"{t} {fmt(100 * r[f'edge_cost_{t}'], 1)}% (p50 {r[f'edge_p50_added_ms_{t}']:+.1f} ms)"
+                for t in ("webhook", "floor", "peer")
+                if r.get(f"edge_cost_{t}") is not None
+            )
+            verdict = "met" if max(r[f"edge_cost_{t}"] for t in ("webhook", "floor", "peer")) <= 0.10 else "NOT met"
+            out.append(
+                f"The edge's cost, peak throughput lost through it (p50 added at the lowest rate): {costs}; "
+                f"target <= 10%: **{verdict}**."
+            )
+        out.append("")
     e2e = load("e2e")
     if e2e:
         rec = e2e["records"]
@@ -81,17 +93,19 @@ def render():
             "",
         ]
     burst = load("burst")
-    if burst:
-        p = burst["post"]
+    if burst and "checks" in burst:
+        p, rates = burst["post"], burst["done_per_s"]
         out += [
-            f"**Burst and backlog** ({machine(burst)})",
+            f"**Burst and backlog, through the edge** ({machine(burst)}): **{burst['verdict']}**",
             "",
-            "| events | posted in s | acknowledged | 4xx | 5xx | timeouts/errors | post p50 / p99 ms | backlog "
-            "after posting | drained in s |",
-            "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
-            f"| {p['sent']} | {fmt(p['seconds'])} | {p['accepted']} | {p['4xx']} | {p['5xx']} | "
-            f"{sum(p['errors'].values())} {p['errors'] or ''} | {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | "
-            f"{burst['backlog_at_post_end']} | {fmt(burst['drain_seconds'])} |",
+            "| events | senders | posted in s | acknowledged/s | answers | unanswered | lost | duplicated "
+            "| 2xx p50 / p99 ms | backlog after posting | drained in s | done/s posting / after |",
+            "|---:|---:|---:|---:|---|---|---:|---:|---|---:|---:|---|",
+            f"| {p['events']} | {burst['args']['senders']} | {fmt(p['seconds'])} | {fmt(p['acknowledged_per_s'])} | "
+            f"{p['statuses']} | {sum(p['unanswered'].values())} {p['unanswered'] or ''} | {burst['lost']} | "
+            f"{burst['duplicates']} | {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | {burst['backlog_at_post_end']} | "
+            f"{fmt(burst['drain_seconds'])} | {fmt(rates['posting'])} / {fmt(rates['draining'])} "
+            f"(x{fmt(burst['drain_ratio'], 2)}) |",
             "",
             "| Odoo for a person | /web/login p50 / p95 / max ms | search_read p50 / p95 / max ms |",
             "|---|---|---|",
@@ -102,6 +116,8 @@ def render():
                 f"{fmt(row['login']['max_ms'])} | {fmt(row['rpc']['p50_ms'])} / {fmt(row['rpc']['p95_ms'])} / "
                 f"{fmt(row['rpc']['max_ms'])} |"
             )
+        out += ["", "| check | |", "|---|---|"]
+        out += [f"| {check} | {'ok' if ok else '**FAIL**'} |" for check, ok in burst["checks"].items()]
         out.append("")
     scale = load("scale")
     if scale:
@@ -145,6 +161,26 @@ def render():
             f"jobs re-queued after the kills {fault['requeued_dead_jobs']}.",
             "",
         ]
+    failover = load("failover")
+    if failover:
+        f, sh = failover["failover"], failover["shares"]
+        out += [
+            f"**Scale-out and job-runner failover** ({machine(failover)}): **{failover['verdict']}** -- "
+            f"{failover['events']} events ({failover['lifecycles']} lifecycles) through the edge to "
+            f"{failover['topology']['processes']['ingest']} ingest and {failover['topology']['processes']['jobs']} "
+            f"jobs processes, {failover['topology']['processes']['runner']} job runners; the active runner "
+            f"({f.get('killed')}) SIGKILLed at {f.get('done_at_kill')} events done and kept down: "
+            f"{f.get('taken_over_by')} held the lock {f.get('takeover_seconds')} s later; everything done "
+            f"{fmt(failover['drain_after_kill_seconds'])} s after the kill ({fmt(failover['total_seconds'])} s in "
+            f"all); webhooks acknowledged per ingest process {sh['webhook_2xx_by_ingest']}, jobs run per jobs "
+            f"process {sh['runjob_by_jobs_process']}; records {failover['records']}; dead jobs re-queued "
+            f"{failover['requeued_dead_jobs']}.",
+            "",
+            "| check | |",
+            "|---|---|",
+        ]
+        out += [f"| {check} | {'ok' if ok else '**FAIL**'} |" for check, ok in failover["checks"].items()]
+        out.append("")
     bad = load("badinput")
     if bad:
         statuses, public_2xx = {}, {}
