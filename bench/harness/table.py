@@ -33,6 +33,7 @@ def render():
     out = []
     ingest = load("ingest")
     if ingest:
+        out.append("<!-- bench:ingest -->")
         r = ingest["ratios"]
         out += [
             f"**Ingest** ({machine(ingest)}; job runner off, the route alone; each target through the edge "
@@ -74,6 +75,7 @@ def render():
         out.append("")
     e2e = load("e2e")
     if e2e:
+        out.append("<!-- bench:e2e -->")
         rec = e2e["records"]
         out += [
             f"**End to end** ({machine(e2e)})",
@@ -94,6 +96,7 @@ def render():
         ]
     burst = load("burst")
     if burst and "checks" in burst:
+        out.append("<!-- bench:burst -->")
         p, rates = burst["post"], burst["done_per_s"]
         out += [
             f"**Burst and backlog, through the edge** ({machine(burst)}): **{burst['verdict']}**",
@@ -121,6 +124,7 @@ def render():
         out.append("")
     scale = load("scale")
     if scale:
+        out.append("<!-- bench:scale -->")
         out += [
             f"**Scale** ({machine(scale)})",
             "",
@@ -139,6 +143,7 @@ def render():
         out.append("")
     fault = load("fault")
     if fault:
+        out.append("<!-- bench:fault -->")
         v = fault["verify"]
         out += [
             f"**Fault run** ({machine(fault)}): **{fault['verdict']}** -- {fault['unique_events']} events "
@@ -163,6 +168,7 @@ def render():
         ]
     failover = load("failover")
     if failover:
+        out.append("<!-- bench:failover -->")
         f, sh = failover["failover"], failover["shares"]
         out += [
             f"**Scale-out and job-runner failover** ({machine(failover)}): **{failover['verdict']}** -- "
@@ -183,6 +189,7 @@ def render():
         out.append("")
     bad = load("badinput")
     if bad:
+        out.append("<!-- bench:badinput -->")
         statuses, public_2xx = {}, {}
         for row in bad["table"]:
             for status, n in row["statuses"].items():
@@ -207,6 +214,21 @@ def render():
     return "\n".join(out)
 
 
+ORDER = ("ingest", "e2e", "burst", "scale", "fault", "failover", "badinput")
+
+
+def sections(text):
+    """``{name: text}`` of a block whose sections start with ``<!-- bench:NAME -->``."""
+    parts = re.split(r"^<!-- bench:(\w+) -->\n", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def merge(old, new):
+    """The new sections, and the old ones of benchmarks without a result here."""
+    merged = sections(old) | sections(new)
+    return "".join(f"<!-- bench:{name} -->\n{merged[name]}" for name in ORDER if name in merged).rstrip("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="file whose bench:begin/bench:end block is replaced")
@@ -216,12 +238,12 @@ def main():
         if not args.write.is_absolute():
             args.write = REPO / args.write  # bench/run works in bench/harness
         content = args.write.read_text()
-        new, count = re.subn(
-            r"(<!-- bench:begin -->\n).*?(<!-- bench:end -->)", lambda m: m[1] + text + "\n" + m[2], content, flags=re.S
-        )
-        if not count:
+        match = re.search(r"(<!-- bench:begin -->\n)(.*?)(<!-- bench:end -->)", content, flags=re.S)
+        if not match:
             raise SystemExit(f"no <!-- bench:begin --> ... <!-- bench:end --> block in {args.write}")
-        args.write.write_text(new)
+        text = merge(match[2], text)
+        content = content[: match.start(2)] + text + "\n" + content[match.end(2) :]
+        args.write.write_text(content)
     print(text)
     return 0
 
