@@ -38,22 +38,12 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import amqp
-from common import (
-    REPO,
-    SECRET,
-    Rpc,
-    Tally,
-    bench_session,
-    create_backend,
-    fmt,
-    header,
-    log,
-    new_client,
-    post_one,
-    save_result,
-    standard_signature,
-    wait_drained,
-)
+from env import REPO, fmt, header, log, save_result
+from events import SECRET, standard_signature
+from load import Tally, new_client, post_one
+from node import add_node_args, bench_session
+from observe import wait_drained
+from rpc import Rpc, create_backend
 
 sys.path.insert(0, str(REPO / "integration_amqp" / "tests"))
 from tcp_proxy import TcpProxy
@@ -303,9 +293,12 @@ def run_publish(pg, db, rpc, broker, amqp_id, exchange, customer_type, args):
 # 3. fault run
 # ----------------------------------------------------------------------
 def consumer_pids(server):
-    text = server.logfile.read_text(errors="replace") if server.logfile.exists() else ""
+    """The AMQP consumer workers of the ingest processes (setup/run loads integration_amqp there)."""
+    masters = server.masters("ingest")
+    text = server.log_text(list(masters))
     logged = [int(pid) for pid in re.findall(r"Worker WorkerAmqpConsumer \((\d+)\) alive", text)]
-    return [pid for pid in logged if pid in set(server.children())], logged
+    alive = {child for pid in masters.values() for child in server.children(pid)}
+    return [pid for pid in logged if pid in alive], logged
 
 
 def run_fault(pg, db, server, rpc, broker, proxy, amqp_id, queue, exchange, customer_type, args):
@@ -443,9 +436,7 @@ def main():
     parser.add_argument("--fault-rate", type=float, default=40.0, help="messages/s of the fault run")
     parser.add_argument("--fault-partners", type=int, default=20, help="partners changed during the fault run")
     parser.add_argument("--outage", type=float, default=8.0, help="seconds the broker stays away")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--job-capacity", type=int, default=2)
-    parser.add_argument("--keep-db", action="store_true")
+    add_node_args(parser)
     args = parser.parse_args()
     prefix = f"bench.{uuid.uuid4().hex[:8]}"
     broker = Broker(prefix)
@@ -480,7 +471,7 @@ def main():
                 ),
                 60,
             ):
-                raise SystemExit("the consumer worker did not connect within 60 s: see " + str(server.logfile))
+                raise SystemExit(f"the consumer worker did not connect within 60 s: see {server.logfile('ingest-1')}")
             result = header("backbone", args, server, "amqp,canonical")
             result["consume"] = run_consume(pg, db, server, rpc, broker, amqp_id, queue, args)
             result["publish"] = run_publish(pg, db, rpc, broker, amqp_id, exchange, customer_type, args)

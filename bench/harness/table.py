@@ -208,13 +208,14 @@ def render():
         ]
     backbone = load("backbone")
     if backbone:
+        out.append("<!-- bench:backbone -->")
         from backbone import render as render_backbone
 
         out += [render_backbone(backbone, machine(backbone)), ""]
     return "\n".join(out)
 
 
-ORDER = ("ingest", "e2e", "burst", "scale", "fault", "failover", "badinput")
+ORDER = ("ingest", "e2e", "burst", "scale", "fault", "failover", "badinput", "backbone")
 
 
 def sections(text):
