@@ -30,7 +30,9 @@ import httpx
 from env import BENCH, CACHE, REPO, RESULTS, log
 from pg import PgCluster
 
-TEMPLATE_DB = "bench_template"
+# BENCH_TEMPLATE_DB: another name when several checkouts share the machine's
+# benchmark cluster (each would rebuild the template for its own code)
+TEMPLATE_DB = os.environ.get("BENCH_TEMPLATE_DB") or "bench_template"
 ROLE_OFFSET = {"web": 100, "ingest": 200, "jobs": 300}  # setup/roles.py's port layout
 EDGE_SETTINGS = {
     "edge_webhook_rate": "INTEGRATION_EDGE_WEBHOOK_RATE",
