@@ -79,6 +79,9 @@ class Settings:
         self.cron_threads = env_int("INTEGRATION_CRON_THREADS", 1)
         self.nice = env_int("INTEGRATION_BACKGROUND_NICE", 0)
         self.extra_addons = env("INTEGRATION_EXTRA_ADDONS", "")
+        # only to measure what it costs: a dbfilter makes Odoo list the
+        # databases (a new PostgreSQL connection) on every request
+        self.dbfilter = env("INTEGRATION_DBFILTER", "")
         self.pg = {
             "db_host": env("PGHOST", "127.0.0.1"),
             "db_port": env("PGPORT", 5432),
@@ -144,6 +147,7 @@ def odoo_conf(s, role, index=1, run_dir=None, db=None, http_port=None):
         # db_name without dbfilter: Odoo then never lists the databases
         # (a new PostgreSQL connection on every request otherwise)
         "db_name": db,
+        **({"dbfilter": s.dbfilter} if s.dbfilter else {}),
         "list_db": "False",
         "admin_passwd": s.master_password,
         "limit_time_cpu": 600,

@@ -61,6 +61,7 @@ def add_node_args(parser, job_capacity=None):
     for flag, variable in EDGE_SETTINGS.items():
         group.add_argument(f"--{flag.replace('_', '-')}", type=int, help=f"{variable} (default: setup/run's)")
     group.add_argument("--background-nice", type=int, help="INTEGRATION_BACKGROUND_NICE (default: setup/run's)")
+    group.add_argument("--dbfilter", help="INTEGRATION_DBFILTER: measure Odoo with a dbfilter (as before)")
     group.add_argument("--keep-db", action="store_true")
 
 
@@ -166,14 +167,17 @@ class Node:
             "INTEGRATION_RUNNERS": str(self.processes["runner"]),
             "INTEGRATION_JOB_CAPACITY": str(self.job_capacity),
         }
-        for flag, variable in {**EDGE_SETTINGS, "background_nice": "INTEGRATION_BACKGROUND_NICE"}.items():
+        extra = {"background_nice": "INTEGRATION_BACKGROUND_NICE", "dbfilter": "INTEGRATION_DBFILTER"}
+        for flag, variable in {**EDGE_SETTINGS, **extra}.items():
             if getattr(args, flag, None) is not None:
                 self.settings[variable] = str(getattr(args, flag))
         self.proc = None
 
     def topology(self):
         return {"processes": self.processes, "workers": self.workers, "job_capacity": self.job_capacity} | {
-            k: v for k, v in self.settings.items() if k.startswith(("INTEGRATION_EDGE", "INTEGRATION_BACKGROUND"))
+            k: v
+            for k, v in self.settings.items()
+            if k.startswith(("INTEGRATION_EDGE", "INTEGRATION_BACKGROUND", "INTEGRATION_DBFILTER"))
         }
 
     def direct_url(self, role, index=1):

@@ -61,6 +61,18 @@ def render():
             f"Webhook route / automation-rule peer: peak throughput x{fmt(r['peak_webhook_over_peer'], 2)}, "
             f"p50 x{fmt(r['p50_webhook_over_peer'], 2)} (direct).",
         ]
+        before = load("ingest-dbfilter")
+        if before:
+            peaks = ", ".join(
+                f"{t} {fmt(before['peak'][f'{t} direct']['accepted_per_s'])} -> "
+                f"{fmt(ingest['peak'][f'{t} direct']['accepted_per_s'])}/s"
+                for t in ("webhook", "floor", "peer")
+                if f"{t} direct" in before["peak"]
+            )
+            out.append(
+                f"`db_name` without `dbfilter` (the configuration before, `--dbfilter '^db$'`, measured "
+                f"{before['date'][:16].replace('T', ' ')} UTC, then now), peak directly on Odoo: {peaks}."
+            )
         if "edge_cost_webhook" in r:
             costs = ", ".join(
                 f"{t} {fmt(100 * r[f'edge_cost_{t}'], 1)}% (p50 {r[f'edge_p50_added_ms_{t}']:+.1f} ms)"
