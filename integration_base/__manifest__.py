@@ -40,6 +40,7 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": ["integration_base/static/src/scss/*.scss"],
         "web.assets_tests": ["integration_base/static/tests/tours/*.js"],
     },
     "installable": True,

@@ -17,7 +17,8 @@ SCHEMA_VERSION = "1.0"
 
 EXCEPTION_CATEGORIES = [
     ("technical", "Technical"),
-    ("schema_violation", "Schema violation"),
+    ("outage", "System unavailable"),
+    ("schema_violation", "Invalid data"),
     ("mapping", "Mapping"),
     ("unknown_customer", "Unknown customer"),
     ("ambiguous_customer", "Ambiguous customer"),
@@ -32,7 +33,9 @@ EXCEPTION_CATEGORIES = [
     ("business", "Other business rule"),
 ]
 #: categories a finance person resolves (the rest are technical)
-BUSINESS_CATEGORIES = tuple(code for code, _label in EXCEPTION_CATEGORIES if code not in ("technical",))
+BUSINESS_CATEGORIES = tuple(code for code, _label in EXCEPTION_CATEGORIES if code not in ("technical", "outage"))
+#: states of an exception that still needs someone
+OPEN_EXCEPTION_STATES = ("new", "in_progress")
 
 SEVERITIES = [("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")]
 

@@ -3,10 +3,16 @@
 :func:`send` performs a single request with a mandatory timeout and maps
 every failure onto the engine's hierarchy:
 
-* connection errors, timeouts and 5xx -> :class:`RetryableError`, 429 and
-  our own rate limit -> :class:`RateLimited` (``retry_after`` taken from the
-  ``Retry-After`` header when present);
+* connection errors, timeouts and 5xx -> :class:`Unavailable`, 401/403 ->
+  :class:`AuthenticationRefused`, 429 -> :class:`RateLimited` (``retry_after``
+  taken from the ``Retry-After`` header when present), our own rate limit ->
+  :class:`Throttled`;
 * other 4xx -> :class:`PermanentError`.
+
+Every call made with a ``rate_key`` (the backend) is noted in the calling
+thread's :func:`call_journal`: the engine learns from it that a backend
+answers again and closes the outage it had reported (connectors with their
+own client call :func:`note_call` the same way).
 
 Retrying is not done here by sleeping in a worker: the caller (a queue job)
 turns a :class:`RetryableError` into a new attempt later, with backoff and
@@ -19,12 +25,13 @@ Secrets never reach the log: headers and JSON keys named in
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 import requests
 
 from .backoff import parse_retry_after
 from .const import SENSITIVE_HEADER_WORDS, SENSITIVE_HEADERS, SENSITIVE_KEYS
-from .exceptions import PermanentError, RateLimited, RetryableError
+from .exceptions import AuthenticationRefused, PermanentError, RateLimited, Throttled, Unavailable
 
 _logger = logging.getLogger(__name__)
 
@@ -94,6 +101,51 @@ class TokenBucket:
 
 _buckets = {}
 _buckets_lock = threading.Lock()
+_journal = threading.local()
+
+
+class CallJournal:
+    """The outcome of the calls a thread made to each backend (``rate_key``)."""
+
+    def __init__(self):
+        #: keys (backends) that answered at least once (an answer that is not an outage)
+        self.succeeded = set()
+        #: keys (backends) that failed at least once as in an outage (unreachable, 5xx, 401/403, 429)
+        self.failed = set()
+
+    def answered(self, key):
+        """True when ``key`` answered and never failed as in an outage."""
+        return key in self.succeeded and key not in self.failed
+
+
+@contextmanager
+def call_journal():
+    """Note the calls made in this block (this thread): ``with call_journal() as journal``."""
+    previous = getattr(_journal, "value", None)
+    _journal.value = journal = CallJournal()
+    try:
+        yield journal
+    finally:
+        _journal.value = previous
+        if previous is not None:
+            previous.succeeded |= journal.succeeded
+            previous.failed |= journal.failed
+
+
+def note_call(key, ok):
+    """Note one call to ``key`` (a backend id) in the current :func:`call_journal`.
+
+    :param ok: False when the call failed as in an outage (no answer, 5xx,
+        credentials refused, rate limited); True for any other answer
+    """
+    journal = getattr(_journal, "value", None)
+    if journal is not None and key is not None:
+        (journal.succeeded if ok else journal.failed).add(key)
+
+
+def is_outage_status(status):
+    """HTTP statuses that say the system is down, refuses us or throttles us."""
+    return status >= 500 or status in (401, 403, 429)
 
 
 def bucket_for(key, rate):
@@ -113,10 +165,12 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
         call has its effect once at the receiver
     :param rate: calls per second allowed for ``rate_key`` (no limit if falsy)
     :return: the :class:`requests.Response` of a 2xx/3xx answer
-    :raise RateLimited: 429, or our own rate limit reached
-    :raise RetryableError: connection error, timeout, 5xx
+    :raise Throttled: our own rate limit reached (no call made)
+    :raise RateLimited: 429
+    :raise Unavailable: connection error, timeout, 5xx
+    :raise AuthenticationRefused: 401, 403
     :raise PermanentError: any other 4xx
-        (both carry the answer as ``response``)
+        (all but the first carry the answer as ``response``)
     """
     if not timeout or timeout <= 0:
         raise ValueError("an outbound request needs a positive timeout")
@@ -126,30 +180,38 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
     if rate:
         wait = bucket_for(rate_key or url, rate).acquire()
         if wait:
-            raise RateLimited(f"rate limit reached for {rate_key or url}", retry_after=wait)
+            raise Throttled(f"rate limit reached for {rate_key or url}", retry_after=wait)
     started = time.monotonic()
     try:
         response = _get_session().request(method, url, headers=headers, json=json, data=data, timeout=timeout)
     except requests.Timeout as exc:
         _logger.info("%s %s timed out after %ss", method, url, timeout)
-        raise RetryableError(f"{method} {url} timed out after {timeout}s") from exc
+        note_call(rate_key, False)
+        raise Unavailable(f"{method} {url} timed out after {timeout}s") from exc
     except requests.RequestException as exc:
         _logger.info("%s %s failed: %s", method, url, exc.__class__.__name__)
-        raise RetryableError(f"{method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+        note_call(rate_key, False)
+        raise Unavailable(f"{method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
     elapsed = time.monotonic() - started
     _logger.debug(
         "%s %s -> %s in %.3fs headers=%s", method, url, response.status_code, elapsed, redact_headers(headers)
     )
     status = response.status_code
+    note_call(rate_key, not is_outage_status(status))
     if status == 429:
         error = RateLimited(
             f"{method} {url} answered 429 (rate limited): {response.text[:300]}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     elif status >= 500:
-        error = RetryableError(
+        error = Unavailable(
             f"{method} {url} answered {status}: {response.text[:300]}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    elif status in (401, 403):
+        error = AuthenticationRefused(
+            f"{method} {url} answered {status}: {response.text[:300]}",
+            hint="The receiving system refuses the backend's credentials: an administrator checks the API key.",
         )
     elif status >= 400:
         error = PermanentError(

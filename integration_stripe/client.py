@@ -9,10 +9,12 @@ that keeps the engine's rules:
 * every call first takes a token from the backend's rate limiter
   (``integration_base.http_client.bucket_for``), capped by Stripe's limits
   (100 operations/s live, 25 in test mode);
-* SDK errors are mapped onto the engine's hierarchy: connection errors,
-  5xx are retryable, 429 and the local limit :class:`RateLimited`
-  (``Retry-After`` honoured), other 4xx permanent,
-  404 the more precise :class:`StripeNotFound`;
+* SDK errors are mapped onto the engine's hierarchy: connection errors and
+  5xx :class:`Unavailable`, a refused key :class:`AuthenticationRefused`,
+  429 :class:`RateLimited` (``Retry-After`` honoured as a floor), the local
+  limit :class:`Throttled`, other 4xx permanent, 404 the more precise
+  :class:`StripeNotFound`; every call is noted in the engine's call journal
+  (an outage of the backend closes itself when Stripe answers again);
 * answers are plain dicts (the JSON Stripe sent), as webhook payloads are.
 """
 
@@ -21,8 +23,14 @@ import logging
 import stripe
 
 from odoo.addons.integration_base.backoff import parse_retry_after
-from odoo.addons.integration_base.exceptions import PermanentError, RateLimited, RetryableError
-from odoo.addons.integration_base.http_client import bucket_for
+from odoo.addons.integration_base.exceptions import (
+    AuthenticationRefused,
+    PermanentError,
+    RateLimited,
+    Throttled,
+    Unavailable,
+)
+from odoo.addons.integration_base.http_client import bucket_for, is_outage_status, note_call
 
 from .const import DEFAULT_API_BASE, RATE_LIMIT_LIVE, RATE_LIMIT_TEST, STRIPE_API_VERSION
 
@@ -84,22 +92,27 @@ class StripeApi:
         :param params: query (GET/DELETE) or form (POST) parameters; nested
             dicts and lists are encoded the way Stripe expects
         :param idempotency_key: sent as ``Idempotency-Key`` (POST only)
-        :raise RateLimited: rate limited (locally or by Stripe)
-        :raise RetryableError: timeout, connection error, 5xx
+        :raise Throttled: our own rate limit (no call made)
+        :raise RateLimited: rate limited by Stripe
+        :raise Unavailable: timeout, connection error, 5xx
+        :raise AuthenticationRefused: the API key was refused
         :raise StripeNotFound: 404
         :raise PermanentError: any other refusal (bad request, bad key...)
         """
         if self.rate:
             wait = bucket_for(self.rate_key or self.api_base, self.rate).acquire()
             if wait:
-                raise RateLimited(f"rate limit reached for Stripe ({self.rate}/s)", retry_after=wait)
+                raise Throttled(f"rate limit reached for Stripe ({self.rate}/s)", retry_after=wait)
         kwargs = dict(params or {})
         if idempotency_key:
             kwargs["idempotency_key"] = idempotency_key
         try:
             response = self.client.raw_request(method, path, **kwargs)
         except stripe.StripeError as exc:
+            status = exc.http_status
+            note_call(self.rate_key, status is not None and not is_outage_status(status))
             raise self._map_error(method, path, exc) from exc
+        note_call(self.rate_key, True)
         _logger.debug("stripe %s %s -> %s (request %s)", method.upper(), path, response.code, response.request_id)
         return response.data
 
@@ -143,11 +156,11 @@ class StripeApi:
                 f"{what}: rate limited by Stripe{request_id}", retry_after=parse_retry_after(headers.get("Retry-After"))
             )
         if isinstance(exc, stripe.APIConnectionError) or status is None or status >= 500:
-            return RetryableError(f"{what} failed: {detail}{request_id}")
+            return Unavailable(f"{what} failed: {detail}{request_id}")
         if status == 404:
             return StripeNotFound(f"{what}: not found{request_id}")
-        if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
-            return PermanentError(
+        if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError) or status in (401, 403):
+            return AuthenticationRefused(
                 f"{what}: the API key was refused ({detail}){request_id}",
                 hint="A system administrator checks the backend's secret key (test or live) and its permissions.",
             )

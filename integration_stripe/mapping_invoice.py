@@ -7,7 +7,7 @@ ones when ``lines.has_more``) and the tax rates the lines refer to by id
 
 from decimal import Decimal
 
-from .amounts import iso, iso_date, to_decimal
+from . import reading
 from .mapping import invoice_subscription, metadata, ref
 
 
@@ -40,13 +40,13 @@ def missing_tax_rates(invoice, lines):
 
 def _canonical_tax(tax_rate, inclusive, currency, amount=None):
     tax = {
-        "ref": tax_rate.get("id"),
-        "name": tax_rate.get("display_name"),
-        "percentage": float(tax_rate.get("percentage") or 0.0),
+        "ref": ref(tax_rate.get("id"), "tax_rate"),
+        "name": reading.text(tax_rate.get("display_name"), "tax_rate.display_name", tax_rate),
+        "percentage": reading.number(tax_rate.get("percentage"), "tax_rate.percentage", tax_rate, 0),
         "inclusive": bool(inclusive),
     }
     if amount is not None:
-        tax["amount"] = to_decimal(amount, currency)
+        tax["amount"] = reading.amount(amount, currency, "tax_amounts.amount", tax_rate)
     return tax
 
 
@@ -55,7 +55,7 @@ def line_taxes(invoice, line, rates):
 
     :param rates: ``{id: tax rate}`` of every rate the line refers to
     """
-    currency = invoice["currency"]
+    currency = reading.code(invoice.get("currency"), "currency", invoice)
 
     def rate(reference):
         return rates.get(ref(reference)) or (reference if isinstance(reference, dict) else {})
@@ -93,39 +93,58 @@ def _line_price(line):
     return price if isinstance(price, dict) else {}
 
 
-def _unit_amount(price, quantity, amount, proration):
+def _unit_amount(price, quantity, amount, proration, line):
     """The price's unit amount when it explains the line, else the line's amount per unit."""
     if price and price.get("billing_scheme", "per_unit") == "per_unit" and not proration:
         candidate = price.get("unit_amount_decimal") or price.get("unit_amount") or price.get("amount")
-        if candidate is not None and Decimal(str(candidate)) * quantity == amount:
-            return candidate
-    return Decimal(amount) / Decimal(quantity)
+        if candidate is not None:
+            unit = reading.number(candidate, "price.unit_amount", line)
+            if Decimal(str(unit)) * Decimal(str(quantity)) == amount:
+                return candidate
+    if not quantity:
+        return amount
+    return Decimal(amount) / Decimal(str(quantity))
 
 
 def line_data(invoice, line, rates):
-    currency = invoice["currency"]
-    quantity = line.get("quantity") or 1
-    amount = int(line.get("amount") or 0)
+    if not isinstance(line, dict):
+        raise reading.StripeValueError("lines", line, "an invoice line", invoice)
+    currency = reading.code(invoice.get("currency"), "currency", invoice)
+    # quantity 0 (a line of nothing) is read as 1, as Stripe's own totals do; out-of-bounds values go to the schema
+    quantity = reading.number(line.get("quantity"), "quantity", line) or 1
+    amount = reading.whole(line.get("amount"), "amount", line, 0)
     price = _line_price(line)
     parent = (line.get("parent") or {}).get("subscription_item_details") or {}
     proration = bool(line.get("proration") or parent.get("proration"))
-    discount = sum(int(d.get("amount") or 0) for d in line.get("discount_amounts") or [])
+    discount = sum(
+        reading.whole(d.get("amount"), "discount_amounts.amount", line, 0)
+        for d in line.get("discount_amounts") or []
+        if isinstance(d, dict)
+    )
     product = price.get("product") or (line.get("pricing") or {}).get("price_details", {}).get("product")
+    description = (
+        reading.text(line.get("description"), "description", line)
+        or reading.text(price.get("nickname") or price.get("name"), "price.nickname", line)
+        or "Stripe"
+    )
     data = {
-        "external_id": line.get("id"),
-        "description": (line.get("description") or price.get("nickname") or price.get("name") or "Stripe")[:2000],
+        "external_id": reading.text(line.get("id"), "id", line),
+        "description": description[:2000],
         "quantity": quantity,
-        "unit_amount": to_decimal(_unit_amount(price, quantity, amount, proration), currency),
-        "amount": to_decimal(amount, currency),
-        "product_ref": ref(product),
+        "unit_amount": reading.amount(_unit_amount(price, quantity, amount, proration, line), currency, "unit", line),
+        "amount": reading.amount(amount, currency, "amount", line),
+        "product_ref": ref(product, "price.product"),
         "proration": proration,
         "taxes": line_taxes(invoice, line, rates),
     }
     if discount:
-        data["discount_amount"] = to_decimal(discount, currency)
+        data["discount_amount"] = reading.amount(discount, currency, "discount_amounts", line)
     period = line.get("period") or {}
-    if period.get("start") and period.get("end"):
-        data["period"] = {"start": iso(period["start"]), "end": iso(period["end"])}
+    if isinstance(period, dict) and period.get("start") and period.get("end"):
+        data["period"] = {
+            "start": reading.moment(period["start"], "period.start", line),
+            "end": reading.moment(period["end"], "period.end", line),
+        }
     return data
 
 
@@ -136,29 +155,43 @@ def invoice_data(invoice, lines, tax_rates=None):
     :param tax_rates: ``{id: tax rate}`` of the rates read from the API
         (those :func:`missing_tax_rates` named)
     """
-    currency = invoice["currency"]
+    invoice_id = reading.identifier(invoice, "invoice")
+    currency = reading.code(invoice.get("currency"), "currency", invoice)
     rates = dict(tax_rates or {}, **known_tax_rates(invoice, lines))
     transitions = invoice.get("status_transitions") or {}
     tax = invoice.get("tax")
     if tax is None:
-        tax = sum(int(t.get("amount") or 0) for t in invoice.get("total_tax_amounts") or [])
+        tax = sum(
+            reading.whole(t.get("amount"), "total_tax_amounts.amount", invoice, 0)
+            for t in invoice.get("total_tax_amounts") or []
+            if isinstance(t, dict)
+        )
+
+    def money(key):
+        return reading.amount(invoice.get(key) or 0, currency, key, invoice)
+
     return {
-        "customer_ref": ref(invoice.get("customer")),
+        "customer_ref": ref(invoice.get("customer"), "customer"),
         "subscription_ref": invoice_subscription(invoice),
-        "number": invoice.get("number") or None,
-        "status": invoice["status"],
-        "currency": currency.upper(),
-        "date": iso_date(invoice.get("effective_at") or transitions.get("finalized_at") or invoice["created"]),
-        "due_date": iso_date(invoice.get("due_date")),
+        "number": reading.text(invoice.get("number"), "number", invoice),
+        "status": reading.text(invoice.get("status"), "status", invoice),
+        "currency": currency,
+        "date": reading.moment(
+            invoice.get("effective_at") or transitions.get("finalized_at") or invoice.get("created"),
+            "created",
+            invoice,
+            date_only=True,
+        ),
+        "due_date": reading.moment(invoice.get("due_date"), "due_date", invoice, date_only=True),
         "lines": [line_data(invoice, line, rates) for line in lines],
-        "subtotal": to_decimal(invoice.get("subtotal") or 0, currency),
-        "tax": to_decimal(tax or 0, currency),
-        "total": to_decimal(invoice.get("total") or 0, currency),
-        "amount_paid": to_decimal(invoice.get("amount_paid") or 0, currency),
-        "amount_due": to_decimal(invoice.get("amount_due") or 0, currency),
+        "subtotal": money("subtotal"),
+        "tax": reading.amount(tax or 0, currency, "tax", invoice),
+        "total": money("total"),
+        "amount_paid": money("amount_paid"),
+        "amount_due": money("amount_due"),
         "metadata": metadata(
             {
-                "stripe_id": invoice["id"],
+                "stripe_id": invoice_id,
                 "billing_reason": invoice.get("billing_reason"),
                 "hosted_invoice_url": invoice.get("hosted_invoice_url"),
             }

@@ -35,6 +35,8 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
         journal = backend.sale_journal_id or self.env["account.journal"].search(
             [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
         )
+        currency = self._currency(data["currency"])
+        self._ensure_price_digits(currency, event)
         move = (
             self.env["account.move"]
             .with_company(company)
@@ -42,7 +44,7 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
                 {
                     "move_type": "out_invoice",
                     "partner_id": self._partner_of(backend, data["customer_ref"]).id,
-                    "currency_id": self._currency(data["currency"]).id,
+                    "currency_id": currency.id,
                     "journal_id": journal.id,
                     "invoice_date": to_date(data["date"]),
                     "invoice_date_due": to_date(data.get("due_date")),
@@ -56,6 +58,12 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
             move.action_post()
         return self._finish(message, event, move, "created")
 
+    def _in_final_state(self, move, binding):
+        return move.state == "cancel" or super()._in_final_state(move, binding)
+
+    def _is_final_message(self, message):
+        return message["data"].get("status") == "void" or super()._is_final_message(message)
+
     def _update_invoice(self, message, event, move):
         data = message["data"]
         status = data["status"]
@@ -66,6 +74,7 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
                 move.button_cancel()
             return self._finish(message, event, move, "updated")
         if move.state == "draft":
+            self._ensure_price_digits(move.currency_id, event)
             move.write(
                 {
                     "invoice_line_ids": [
@@ -83,6 +92,21 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
         elif move.state == "posted":
             self._check_invoice_total(move, data)
         return self._finish(message, event, move, "updated")
+
+    def _ensure_price_digits(self, currency, event):
+        """Unit prices keep every decimal of the invoice's currency.
+
+        Odoo rounds unit prices to the *Product Price* precision (2 decimals
+        by default): a 3-decimal currency (KWD 12.345) would become 12.35.
+        The precision is raised to the currency's decimals, once (noted).
+        """
+        precision = self.env["decimal.precision"].sudo().search([("name", "=", "Product Price")], limit=1)
+        if precision and precision.digits < currency.decimal_places:
+            event._add_note(
+                f"Product Price precision raised from {precision.digits} to {currency.decimal_places} decimals "
+                f"for {currency.name} prices."
+            )
+            precision.digits = currency.decimal_places
 
     def _invoice_line_commands(self, data, company, backend):
         commands = []

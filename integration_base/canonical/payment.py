@@ -122,20 +122,42 @@ class IntegrationCanonicalPayment(models.AbstractModel):
             else None
         )
         what = f"{data['amount']} {data['currency']}" + (f" for {invoice.name}" if invoice else "")
-        text = (
-            f"The payment of {what} by {partner.display_name} failed: "
-            f"{data.get('failure_reason') or 'no reason given'}."
-            + (f" Subscription {subscription.name} is past due." if subscription else "")
-        )
+        late = subscription and subscription.status in ("active", "trialing")
+        text = self._dunning_text(partner, what, data.get("failure_reason"), subscription, late)
         key = f"payment_failed:{metadata.get('failure_key') or message['external_id']}"
         exc = self._dunning_exception(event, key, text, invoice or partner, partner, what)
-        if subscription and subscription.status in ("active", "trialing"):
+        if late:
             subscription.write({"status": "past_due"})
             subscription.message_post(body=self.env._("Past due: %s", text))
             event._touch(subscription, "updated")
         event._add_note(f"payment {message['external_id']} failed: dunning exception {exc.display_name}.")
         event._touch(partner, "updated")
         return None
+
+    def _dunning_text(self, partner, what, reason, subscription, late):
+        """What finance reads about a failed payment, in the words of the subscription's situation."""
+        reason = (reason or "").strip().rstrip(".") or self.env._("no reason given")
+        text = self.env._(
+            "The payment of %(what)s by %(customer)s failed: %(reason)s.",
+            what=what,
+            customer=partner.display_name,
+            reason=reason,
+        )
+        if not subscription:
+            return text
+        if late:
+            situation = self.env._("Subscription %s is past due.", subscription.name)
+        elif subscription.status == "incomplete":
+            situation = self.env._(
+                "Subscription %s is not started: its first payment has not gone through.", subscription.name
+            )
+        else:
+            situation = self.env._(
+                "Subscription %(name)s is %(status)s.",
+                name=subscription.name,
+                status=dict(subscription._fields["status"]._description_selection(self.env))[subscription.status],
+            )
+        return f"{text} {situation}"
 
     def _dunning_exception(self, event, key, text, record, partner, what):
         """Open (or update) the exception of a failed attempt; the first report schedules the follow-up."""

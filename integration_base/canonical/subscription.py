@@ -6,6 +6,8 @@ from ..values import iso_datetime, money, to_amount, to_datetime
 
 #: subscription fields that follow the canonical ``plan``
 PLAN_FIELDS = ("plan_code", "plan_name", "amount", "currency_id", "interval", "interval_count")
+#: statuses a subscription never leaves at its source
+FINAL_STATUSES = ("canceled", "incomplete_expired")
 
 
 class IntegrationCanonicalSubscription(models.AbstractModel):
@@ -37,6 +39,12 @@ class IntegrationCanonicalSubscription(models.AbstractModel):
         )
         subscription = self.env["integration.subscription"].create(vals)
         return self._finish(message, event, subscription, "created")
+
+    def _in_final_state(self, subscription, binding):
+        return subscription.status in FINAL_STATUSES or super()._in_final_state(subscription, binding)
+
+    def _is_final_message(self, message):
+        return message["data"].get("status") in FINAL_STATUSES or super()._is_final_message(message)
 
     def _subscription_vals(self, message, partner):
         data = message["data"]

@@ -10,19 +10,30 @@ defined by whichever addon brings it (see ``readme/DEVELOP.md``):
 * its ``integration.canonical.type`` record (code, name, the Odoo model a
   person links when a reference is missing).
 
-For every message the core serializes on the external object (advisory
-lock), finds its record through the binding, skips a message older than
-what was applied, and hands over to the type's :meth:`_apply_record`, which
-obeys ownership rules on updates (:meth:`_owned_filter`), writes, and binds
-(:meth:`_finish`). Connectors never write Odoo records themselves: they
+For every message the core serializes on the external object (a claim,
+``integration.claim``, taken with the claims of the objects it refers to
+before anything is read), finds its record through the binding, skips a
+message older than what was applied -- or of the same second when it would
+take the object out of a final state (:meth:`_decide_tie`) -- and hands over
+to the type's :meth:`_apply_record`, which obeys ownership rules on updates
+(:meth:`_owned_filter`), writes, and binds (:meth:`_finish`). Connectors never write Odoo records themselves: they
 produce canonical messages, and their policies (taxes, default products,
 dunning, refunds of Odoo credit notes, payout accounts) are hooks of
 ``integration.connector`` that the types ask.
 """
 
+from datetime import datetime
+
 from odoo import api, models
 
 from ..exceptions import BusinessError, MissingReference, PermanentError
+from ..schemas import short
+from ..values import to_date, to_datetime
+
+
+def text(value):
+    """A value that names something: a short non-empty string, else None."""
+    return short(value, 120) if isinstance(value, str) and value.strip() else None
 
 
 class IntegrationApplier(models.AbstractModel):
@@ -55,6 +66,32 @@ class IntegrationApplier(models.AbstractModel):
             return self._archive_deleted(message, event, record)
         return self._apply_record(message, event, record)
 
+    @api.model
+    def _claim_messages(self, messages, event):
+        """Claim every object the messages of ``event`` touch, all at once (sorted: no deadlock)."""
+        Claim, Types = self.env["integration.claim"], self.env["integration.canonical.type"]
+        keys = [
+            Claim._key(event.backend_id, canonical_type, external_id)
+            for message in messages
+            for canonical_type, external_id in Types._unit(message["type"])._touched_objects(message)
+        ]
+        Claim._claim(*keys)
+
+    def _touched_objects(self, message):
+        """``(type, external id)`` of the objects applying ``message`` may write.
+
+        Its own, and those it refers to: the ``<type>_ref`` keys of its data
+        and metadata (the convention of canonical messages). A type whose
+        applier writes other objects adds them.
+        """
+        objects = [(message["type"], message["external_id"])]
+        data = message.get("data") or {}
+        for source in (data, data.get("metadata") or {}):
+            for key, value in source.items():
+                if key.endswith("_ref") and isinstance(value, str) and value:
+                    objects.append((key[:-4], value))
+        return objects
+
     def _apply_record(self, message, event, record):
         """Hook of each canonical type: write ``message`` to Odoo.
 
@@ -79,6 +116,80 @@ class IntegrationApplier(models.AbstractModel):
         return event._run_attempt(lambda: getattr(self.sudo(), f"_followup_{method}")(event, *args), retry)
 
     # ------------------------------------------------------------------
+    # What a person calls the object (exceptions name it)
+    # ------------------------------------------------------------------
+    def _describe(self, message, backend):
+        """The business object of ``message`` as a person names it.
+
+        Read defensively: the message may be the one that was refused.
+
+        :return: dict of ``label`` (the type: "Invoice"), ``reference`` (its
+            number, else its external id), ``partner`` (the customer in Odoo,
+            or None), ``customer`` (the customer as the source names it),
+            ``amount`` (text with the currency), ``date`` (a date or None) and
+            ``record`` (the Odoo record bound to it, or None)
+        """
+        data = message.get("data") if isinstance(message.get("data"), dict) else {}
+        canonical_type = message.get("type")
+        external_id = text(message.get("external_id"))
+        Binding = self.env["integration.binding"].sudo()
+        record = Binding._find_record(backend, canonical_type, external_id) if external_id else None
+        if canonical_type == "customer":
+            partner, customer = record, text(data.get("name")) or text(data.get("email"))
+        else:
+            customer = text(data.get("customer_ref"))
+            partner = Binding._find_record(backend, "customer", customer) if customer else None
+        plan = data.get("plan") if isinstance(data.get("plan"), dict) else {}
+        amount = next(
+            (data[key] for key in ("total", "amount", "list_price") if isinstance(data.get(key), str | int | float)),
+            plan.get("amount"),
+        )
+        currency = data.get("currency") or plan.get("currency")
+        kind = self.env["integration.canonical.type"].sudo().search([("code", "=", canonical_type)], limit=1)
+        return {
+            "label": kind.name or text(canonical_type),
+            "reference": text(data.get("number")) or external_id,
+            "partner": partner or None,
+            "customer": customer,
+            "amount": short(f"{amount} {currency or ''}".strip(), 60) if amount not in (None, "") else None,
+            "date": self._described_date(data.get("date") or data.get("current_period_start"))
+            or self._described_date(message.get("occurred_at")),
+            "record": record or None,
+        }
+
+    @api.model
+    def _describe_record(self, record):
+        """The same description (see :meth:`_describe`) of an Odoo record."""
+        if not record:
+            return {}
+        partner = (
+            record
+            if record._name == "res.partner"
+            else record["partner_id"]
+            if "partner_id" in record._fields
+            else None
+        )
+        amount = next((record[key] for key in ("amount_total", "amount") if key in record._fields), None)
+        currency = record["currency_id"] if "currency_id" in record._fields else None
+        moment = next((record[key] for key in ("invoice_date", "date") if key in record._fields and record[key]), None)
+        return {
+            "label": record._description,
+            "reference": record.display_name,
+            "partner": (partner.commercial_partner_id if partner else None) or None,
+            "amount": currency.format(amount) if currency and amount is not None else None,
+            "date": moment,
+            "record": record,
+        }
+
+    @staticmethod
+    def _described_date(value):
+        try:
+            moment = to_datetime(value) if isinstance(value, str) and len(value) > 10 else to_date(value)
+        except (TypeError, ValueError):
+            return None
+        return moment.date() if isinstance(moment, datetime) else moment
+
+    # ------------------------------------------------------------------
     # Shared steps
     # ------------------------------------------------------------------
     def _lock_binding(self, message, event):
@@ -89,16 +200,61 @@ class IntegrationApplier(models.AbstractModel):
 
     def _skip_stale(self, message, event, binding):
         """True (and noted on the event) when ``message`` is older than the applied state."""
-        if not binding or not binding._is_stale(message):
+        if not binding:
             return False
-        event._add_note(
-            f"{message['type']} {message['external_id']}: stale message ({message.get('occurred_at')}) "
-            f"older than the applied state ({binding.source_ts}); not applied."
-        )
+        if binding._is_stale(message):
+            reason = f"stale message ({message.get('occurred_at')}) older than the applied state ({binding.source_ts})"
+        elif binding._is_tie(message):
+            reason = self._decide_tie(message, event, binding)
+            if not reason:
+                return False
+        else:
+            return False
+        event._add_note(f"{message['type']} {message['external_id']}: {reason}; not applied.")
         record = binding._record()
         if record:
             event._touch(record, "skipped")
         return True
+
+    def _decide_tie(self, message, event, binding):
+        """A message of the same time as the applied state: which one is newer?
+
+        Timestamps cannot tell (sources stamp events to the second), so the
+        object decides: when the message would take the object out of a
+        final state (a canceled subscription, a void invoice, a deleted
+        customer), the connector reads the object's current state when its
+        API allows (``_current_message``) and that state is applied;
+        otherwise the final state stays -- it is never left by an event of
+        the same or an older time.
+
+        :return: why the message is not applied, or None to apply it
+            (possibly with its data replaced by the current state)
+        """
+        record = binding._record()
+        if not record or not self._in_final_state(record, binding) or self._is_final_message(message):
+            return None
+        backend = event.backend_id
+        current = backend._connector()._current_message(event, message)
+        if current is not None:
+            message.update(data=current["data"], action=current.get("action") or "upsert")
+            event._add_note(
+                f"{message['type']} {message['external_id']}: same time as the applied state; "
+                f"the current state read from {backend.name} is applied."
+            )
+            return None
+        return (
+            f"same time ({message.get('occurred_at')}) as the applied final state; "
+            "a final state is only left by a newer event"
+        )
+
+    def _in_final_state(self, record, binding):
+        """Hook of each canonical type: ``record`` is in a state its source never leaves
+        (canceled, void...). Default: the source deleted the object."""
+        return bool(binding.deleted)
+
+    def _is_final_message(self, message):
+        """Hook of each canonical type: ``message`` puts its object in a final state. Default: a delete."""
+        return message.get("action") == "delete"
 
     def _owned_filter(self, message, event, record):
         """Drop the fields the sending backend does not own (updates only)."""

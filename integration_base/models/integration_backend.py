@@ -5,7 +5,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 
 from ..const import DEFAULT_CHANNEL, DEFAULT_MAX_BODY_BYTES
-from ..exceptions import RateLimited, RetryableError
+from ..exceptions import CircuitOpen, RateLimited, RetryableError
+from ..races import lock_rows
 
 
 def _new_reference():
@@ -87,6 +88,13 @@ class IntegrationBackend(models.Model):
         "account.journal",
         domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
         help="Journal of the payments this system collects (default: the first bank journal).",
+    )
+    escalation_user_id = fields.Many2one(
+        "res.users",
+        string="Escalate to",
+        domain=lambda self: [("all_group_ids", "in", self.env.ref("integration_base.group_integration_manager").id)],
+        help="The integration manager who gets the exceptions people escalate "
+        "(default: the manager with the fewest open ones).",
     )
     # ------------------------------------------------------------------
     # Identity resolution and outbound subscriptions
@@ -221,6 +229,8 @@ class IntegrationBackend(models.Model):
     def action_test_connection(self):
         self.ensure_one()
         message = self._connector()._test_connection(self)
+        # the system answered: an outage reported for it is over
+        self.env["integration.exception"]._clear_causes(self)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -270,12 +280,17 @@ class IntegrationBackend(models.Model):
     def _circuit(self):
         """Guard one outbound delivery.
 
-        Refuses the call while the circuit is open (:class:`RetryableError`).
+        Refuses the call while the circuit is open (:class:`CircuitOpen`: the
+        event waits without using an attempt).
         After the cool-down the circuit goes half-open and lets calls through
         as probes; a success closes it. A retryable failure of the call is
         marked to be counted: the attempt's work is rolled back, so
         :meth:`_circuit_record_failure` counts it afterwards. Rate limiting
         (:class:`RateLimited`) is not a failure of the peer and is not counted.
+
+        The bookkeeping is best effort under concurrency: when another job
+        just changed the backend's circuit, this one leaves it to that job
+        (no failing statement, see ``races``).
         """
         self.ensure_one()
         self._circuit_check()
@@ -293,14 +308,20 @@ class IntegrationBackend(models.Model):
             return
         now = fields.Datetime.now()
         if self.circuit_open_until and self.circuit_open_until > now:
-            raise RetryableError(
+            raise CircuitOpen(
                 f"circuit open for {self.name} until {self.circuit_open_until}",
                 retry_after=(self.circuit_open_until - now).total_seconds() + 1,
             )
-        self.circuit_state = "half_open"
+        if self._circuit_lock():
+            self.circuit_state = "half_open"
+
+    def _circuit_lock(self):
+        """Lock the backend's row for a circuit update; False when another job just changed it."""
+        self.env.flush_all()
+        return lock_rows(self.env.cr, self._table, self.ids)
 
     def _circuit_success(self):
-        if self.circuit_state != "closed" or self.circuit_failures:
+        if (self.circuit_state != "closed" or self.circuit_failures) and self._circuit_lock():
             self.action_reset_circuit()
 
     def action_reset_circuit(self):
@@ -311,7 +332,7 @@ class IntegrationBackend(models.Model):
 
         A failure of a half-open probe, or the threshold reached, opens the circuit.
         """
-        if not getattr(error, "circuit_failure", False):
+        if not getattr(error, "circuit_failure", False) or not self._circuit_lock():
             return
         failures = self.circuit_failures + 1
         vals = {"circuit_failures": failures}

@@ -1,5 +1,3 @@
-import zlib
-
 from odoo import api, fields, models
 
 from ..values import to_datetime
@@ -50,13 +48,16 @@ class IntegrationBinding(models.Model):
 
     @api.model
     def _lock(self, backend, canonical_type, external_id):
-        """Serialize the transactions working on one external object.
+        """Serialize the transactions working on one external object, before
+        its binding is read (``integration.claim``: two workers applying
+        events of the same object wait for each other instead of both
+        creating it, and the second one never works from a stale snapshot).
 
-        A transaction-level advisory lock: two workers applying events of the
-        same object wait for each other instead of both creating it.
+        :raise ConcurrentUpdate: the object changed since this transaction
+            began (retried at once, quietly)
         """
-        key = zlib.crc32(f"{backend.id}:{canonical_type}:{external_id}".encode())
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (7301, key - 2**31))
+        Claim = self.env["integration.claim"]
+        Claim._claim(Claim._key(backend, canonical_type, external_id))
 
     @api.model
     def _find(self, backend, canonical_type, external_id):
@@ -104,9 +105,19 @@ class IntegrationBinding(models.Model):
         occurred = to_datetime(message.get("occurred_at"))
         return bool(occurred and self.source_ts and occurred < self.source_ts)
 
+    def _is_tie(self, message):
+        """True when ``message`` has the same time (or version) as the state already applied."""
+        self.ensure_one()
+        version = message.get("source_version")
+        if version not in (None, "") and self.source_version:
+            return str(version) == self.source_version
+        occurred = to_datetime(message.get("occurred_at"))
+        return bool(occurred and self.source_ts and occurred == self.source_ts)
+
     @api.model
     def _bind(self, backend, canonical_type, external_id, record, message=None, event=None):
-        """Create or update the binding of ``external_id`` to ``record``."""
+        """Create or update the binding of ``external_id`` to ``record`` (under its claim)."""
+        self._lock(backend, canonical_type, external_id)
         vals = {"res_model": record._name, "res_id": record.id}
         if message:
             vals.update(

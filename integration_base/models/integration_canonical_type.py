@@ -86,8 +86,11 @@ class IntegrationCanonicalType(models.Model):
 
     @api.model
     def _validate(self, message):
-        """Validate a canonical message against the schemas of every installed addon.
+        """Validate a canonical message against the schemas of every installed addon
+        (currencies against the ones Odoo knows, active or not).
 
-        :raise SchemaViolation: with the JSON pointer of the first offending field
+        :raise SchemaViolation: with every offending value
         """
-        return validate_message(message, folders=self._schema_folders())
+        self.env.cr.execute("SELECT name FROM res_currency")
+        currencies = frozenset(name for (name,) in self.env.cr.fetchall())
+        return validate_message(message, folders=self._schema_folders(), currencies=currencies)

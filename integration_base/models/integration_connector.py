@@ -109,6 +109,30 @@ class IntegrationConnector(models.AbstractModel):
         """
         raise PermanentError(f"connector {event.backend_id.connector_type} does not map events")
 
+    def _event_subject(self, backend, event):
+        """The business object of an event whose mapping failed, read from its raw payload.
+
+        Exceptions name it (what it is, its number, the customer, the amount,
+        the date). Must never raise, whatever the payload holds.
+
+        :return: dict of ``label``, ``reference``, ``customer`` (text),
+            ``partner`` (res.partner or None), ``amount`` (text), ``date``
+        """
+        return {"label": event.event_type or "", "reference": event.external_id}
+
+    def _current_message(self, event, message):
+        """The current state of ``message``'s object at the source, as a canonical message.
+
+        Asked when a message has the same time as the state already applied
+        and would take the object out of a final state (the applier core's
+        ``_decide_tie``): the object itself says which event came last.
+
+        :return: a canonical message of the same type and external id, or
+            None when the system's API cannot be asked (the final state stays)
+        :raise RetryableError: the API could not answer now
+        """
+        return None
+
     # ------------------------------------------------------------------
     # Outbound
     # ------------------------------------------------------------------

@@ -8,7 +8,8 @@ transition methods below; nothing else writes it)::
     queued --_set_processing()--> processing  (a job runs an attempt)
     processing --_set_done()--> done
                --_set_ignored()--> ignored  (nothing to apply, nothing to send)
-               --_set_retry()--> queued     (retryable error: new job with backoff + jitter)
+               --_set_retry()--> queued     (retryable error: new job with backoff + jitter;
+                                             a wait that is nobody's fault keeps the attempt)
                --_set_failed()--> failed    (permanent error: exception opened at once)
                --_set_dead()--> dead        (retryable error, attempts exhausted: exception opened)
     failed | dead --_set_ignored()--> ignored  (a person ignores the exception)
@@ -64,8 +65,19 @@ class IntegrationEvent(models.Model):
     canonical = fields.Text(
         string="Canonical messages", readonly=True, groups="integration_base.group_integration_manager"
     )
+    corrections = fields.Text(
+        readonly=True,
+        groups="integration_base.group_integration_manager",
+        help="Values people corrected (JSON): applied to the canonical messages at every attempt, "
+        "the raw payload stays as received.",
+    )
     payload_purged = fields.Boolean(readonly=True)
     attempts = fields.Integer(readonly=True)
+    deferrals = fields.Integer(
+        string="Waits",
+        readonly=True,
+        help="Retries that did not use an attempt: rate limited, circuit open, another job on the same object.",
+    )
     next_retry_at = fields.Datetime(readonly=True)
     error_message = fields.Text(readonly=True)
     error_traceback = fields.Text(readonly=True, groups="integration_base.group_integration_manager")
@@ -112,17 +124,28 @@ class IntegrationEvent(models.Model):
     # ------------------------------------------------------------------
     def _set_queued(self):
         """A person asks for the event to run again (retry, replay): attempts start over."""
-        self.sudo().write({"state": "queued", "next_retry_at": False, "error_message": False, "attempts": 0})
+        self.sudo().write(
+            {"state": "queued", "next_retry_at": False, "error_message": False, "attempts": 0, "deferrals": 0}
+        )
 
     def _set_processing(self):
         """A job starts an attempt."""
         self.sudo().write({"attempts": self.attempts + 1, "state": "processing", "next_retry_at": False})
 
     def _set_retry(self, error, trace, eta):
-        """The attempt failed with a retryable error: queued again until ``eta``."""
-        self.sudo().write(
-            {"state": "queued", "next_retry_at": eta, "error_message": error.message, "error_traceback": trace}
-        )
+        """The attempt failed with a retryable error: queued again until ``eta``.
+
+        A wait that is nobody's fault (``error.burns_attempt`` false) gives
+        the attempt back and counts as a deferral instead.
+        """
+        vals = {"state": "queued", "next_retry_at": eta, "error_message": error.message, "error_traceback": trace}
+        if not error.burns_attempt:
+            vals.update(attempts=self.attempts - 1, deferrals=self.deferrals + 1)
+        self.sudo().write(vals)
+
+    def _set_retry_now(self):
+        """A waiting event's next attempt is brought forward (its backend answers again)."""
+        self.sudo().write({"next_retry_at": fields.Datetime.now()})
 
     def _set_done(self, note=None):
         """Processed (or sent); ``note`` replaces the processing note when given."""

@@ -19,6 +19,7 @@ from psycopg2 import errorcodes
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from .. import corrections, http_client
 from ..backoff import backoff_seconds
 from ..const import FINAL_STATES
 from ..exceptions import IntegrationError, PermanentError, RetryableError
@@ -35,6 +36,17 @@ CONCURRENCY_ERRORS = (
 
 def json_default(value):
     return str(value)
+
+
+def remember_messages(exc, messages, current):
+    """Attach the attempt's canonical messages (and the one being handled) to ``exc``."""
+    if messages is None:
+        return
+    try:
+        exc.integration_messages = messages
+        exc.integration_message = current
+    except AttributeError:  # an exception type without attributes of its own
+        pass
 
 
 class IntegrationEventRunner(models.AbstractModel):
@@ -67,19 +79,45 @@ class IntegrationEventRunner(models.AbstractModel):
             if self.state == "processing":
                 self._set_ignored(note=self.note or "The connector produced no canonical message for this event.")
             return self.state
-        applier = self.env["integration.applier"]
         for message in messages:
             message.setdefault("schema_version", "1.0")
             message.setdefault("source", backend.connector_type)
             message.setdefault("correlation_id", self.correlation_id)
             if message.get("occurred_at") is None and self.occurred_at:
                 message["occurred_at"] = self.occurred_at.isoformat() + "Z"
+        self._apply_corrections(messages)
         self.sudo().canonical = json.dumps(messages, indent=1, default=json_default)
-        for message in messages:
-            self.env["integration.canonical.type"]._validate(message)
-            applier._apply(message, self)
+        self._apply_messages(messages)
         self._set_done()
         return f"applied {len(messages)} canonical message(s)"
+
+    def _apply_messages(self, messages):
+        """Validate every message, claim every object they touch (sorted: no
+        deadlock), then apply them in order. A failure remembers which
+        message it is about (for the exception's subject and correction)."""
+        applier = self.env["integration.applier"]
+        current = None
+        try:
+            for message in messages:
+                current = message
+                self.env["integration.canonical.type"]._validate(message)
+            current = None
+            applier._claim_messages(messages, self)
+            for message in messages:
+                current = message
+                applier._apply(message, self)
+        except Exception as exc:
+            remember_messages(exc, messages, current)
+            raise
+
+    def _apply_corrections(self, messages):
+        """Apply the values people corrected (``corrections``) to the messages of this attempt."""
+        stored = self.sudo().corrections
+        if not stored:
+            return
+        applied = corrections.apply(messages, json.loads(stored))
+        if applied:
+            self._add_note(f"{applied} value(s) corrected by people applied before validation.")
 
     def _decoded_payload(self):
         raw = self.sudo().payload
@@ -106,6 +144,16 @@ class IntegrationEventRunner(models.AbstractModel):
         :return: the job result (a short text)
         """
         self._set_processing()
+        with http_client.call_journal() as journal:
+            result = self._attempt(work, retry)
+        if self.state in FINAL_STATES:
+            self.env["integration.exception"]._close_for_events(self)
+        if journal.answered(self.backend_id.id):
+            # the backend answered: an outage it had is over
+            self.env["integration.exception"]._clear_causes(self.backend_id)
+        return result
+
+    def _attempt(self, work, retry):
         try:
             with self.env.cr.savepoint():
                 result = work()
@@ -117,11 +165,18 @@ class IntegrationEventRunner(models.AbstractModel):
             return self._attempt_failed(self._attempt_error(exc), traceback.format_exc(), retry)
         if self.state == "processing":
             self._set_done()
-        self.env["integration.exception"]._close_for_events(self)
         return result
 
     def _attempt_error(self, exc):
-        """The engine's error for what an attempt raised."""
+        """The engine's error for what an attempt raised (remembering its messages)."""
+        error = self._engine_error(exc)
+        if error is not exc:
+            remember_messages(
+                error, getattr(exc, "integration_messages", None), getattr(exc, "integration_message", None)
+            )
+        return error
+
+    def _engine_error(self, exc):
         if isinstance(exc, IntegrationError):
             return exc
         if isinstance(exc, psycopg2.errors.UniqueViolation):
@@ -138,12 +193,25 @@ class IntegrationEventRunner(models.AbstractModel):
         return PermanentError(f"{exc.__class__.__name__}: {exc}")
 
     def _attempt_failed(self, error, trace, retry):
-        """Record a failed attempt: retry later, or fail / dead-letter with an exception."""
+        """Record a failed attempt: retry later, or fail / dead-letter with an exception.
+
+        A failure of the whole backend (``error.cause``: unreachable,
+        credentials refused, rate limited) is reported once per backend and
+        cause, with this event among the affected ones, instead of an
+        exception of its own.
+        """
         backend = self.backend_id
         backend.sudo()._circuit_record_failure(error)
-        if isinstance(error, RetryableError) and self.attempts < backend.max_attempts:
-            delay = error.retry_after or backoff_seconds(self.attempts, base=backend.retry_base_seconds)
-            eta = fields.Datetime.now() + timedelta(seconds=delay)
+        messages = getattr(error, "integration_messages", None)
+        if messages:
+            # what the failed attempt tried to apply (rolled back with it), for
+            # managers and for people correcting a value
+            self.sudo().canonical = json.dumps(messages, indent=1, default=json_default)
+        Exception_ = self.env["integration.exception"]
+        if error.cause:
+            Exception_._report_cause(backend, error.cause, self, error)
+        if isinstance(error, RetryableError) and (not error.burns_attempt or self.attempts < backend.max_attempts):
+            eta = fields.Datetime.now() + timedelta(seconds=self._retry_delay(error))
             self._set_retry(error, trace, eta)
             retry(eta)
             return f"attempt {self.attempts} failed, retry at {eta}: {error.message}"
@@ -151,8 +219,22 @@ class IntegrationEventRunner(models.AbstractModel):
             self._set_dead(error, trace)
         else:
             self._set_failed(error, trace)
-        self.env["integration.exception"]._open_for_event(self, error)
+        if not error.cause:
+            Exception_._open_for_event(self, error)
         return f"{self.state}: {error.message}"
+
+    def _retry_delay(self, error):
+        """Seconds before the next attempt.
+
+        Exponential backoff with jitter over every retry so far (attempts and
+        deferrals), never sooner than the error's ``retry_after`` (a
+        ``Retry-After`` is a floor, not a ceiling); errors that say exactly
+        when to come back (our own rate limit, a busy object) wait that long.
+        """
+        if not error.backoff:
+            return (error.retry_after or 1.0) + random.uniform(0, 1)
+        tries = self.attempts + self.deferrals
+        return max(error.retry_after or 0, backoff_seconds(tries, base=self.backend_id.retry_base_seconds))
 
     def _enqueue_followup(self, method, *args):
         """Chain a follow-up step as a new job once this step succeeded.

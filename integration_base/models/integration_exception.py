@@ -1,78 +1,34 @@
 import json
 
-from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 
-from ..const import BUSINESS_CATEGORIES, EXCEPTION_CATEGORIES, SEVERITIES
-from ..exceptions import AmbiguousMatch, MissingReference, RetryableError
+from odoo.addons.queue_job.exception import RetryableJobError
 
-#: what a person reads first: what happened and what to do, per category
-PLAIN_WORDS = {
-    "technical": (
-        "A technical error stopped the processing of this event.",
-        "Retry it. If it fails again, a system administrator should look at the error on the event.",
-    ),
-    "schema_violation": (
-        "The message does not have the shape the suite expects.",
-        "An integration manager can correct the payload (Edit and retry); otherwise ask for the mapping to be fixed.",
-    ),
-    "mapping": (
-        "The event could not be translated into Odoo terms.",
-        "Check the data in the sending system, then retry.",
-    ),
-    "unknown_customer": (
-        "The customer of this document is not known in Odoo.",
-        "Link the right customer (Link record and retry), or make sure the customer is sent first, then retry.",
-    ),
-    "ambiguous_customer": (
-        "Several Odoo contacts match this customer, so the suite did not guess.",
-        "Choose the right contact among the candidates (Link record and retry).",
-    ),
-    "amount_mismatch": (
-        "The amounts in the sending system and in Odoo differ.",
-        "Compare both documents; correct the one that is wrong, then retry or ignore with a reason.",
-    ),
-    "currency": (
-        "The currency of this document is unknown or not active in Odoo.",
-        "Activate the currency in Accounting settings, then retry.",
-    ),
-    "ownership_conflict": (
-        "The sending system tried to change data that another system owns; the change was not applied.",
-        "Decide which value is right and change it in the owning system, then close this exception.",
-    ),
-    "missing_record": (
-        "The event refers to a document that is not in Odoo.",
-        "Import or link the missing document, then retry.",
-    ),
-    "payment_failed": (
-        "A customer's payment failed.",
-        "Contact the customer about their payment method; the subscription may be past due.",
-    ),
-    "dispute": (
-        "A customer disputed a payment with their bank.",
-        "Gather the evidence (invoice, delivery, contract) and answer the dispute in the payment platform.",
-    ),
-    "refund_exceeds": (
-        "The refund is larger than what was paid.",
-        "Check the refund in the payment platform; correct it or register the difference by hand.",
-    ),
-    "reconciliation": (
-        "A payout or balance does not match what Odoo recorded.",
-        "Compare the listed transactions with the journal items, then resolve.",
-    ),
-    "business": (
-        "A business rule refused this event.",
-        "Read the details, correct the data, then retry or ignore with a reason.",
-    ),
-}
+from ..const import BUSINESS_CATEGORIES, EXCEPTION_CATEGORIES, OPEN_EXCEPTION_STATES, SEVERITIES
+from ..exceptions import ConcurrentUpdate
+
+MANAGER = "integration_base.group_integration_manager"
 
 
 class IntegrationException(models.Model):
-    """A problem that needs a person, in words a finance user understands."""
+    """A problem that needs a person, in words a finance user understands.
+
+    Opened by the engine (``integration.exception.report``: one per event
+    and problem, naming the business object; ``integration.exception.outage``:
+    one per backend and cause for failures of a whole system), resolved by
+    people with the actions below, each audited in the chatter.
+    """
 
     _name = "integration.exception"
     _description = "Integration Exception"
-    _inherit = ["mail.thread", "mail.activity.mixin", "integration.record.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "integration.record.mixin",
+        "integration.exception.report",
+        "integration.exception.outage",
+    ]
     _order = "state_order, severity_order desc, id desc"
 
     name = fields.Char(required=True, tracking=True)
@@ -91,15 +47,32 @@ class IntegrationException(models.Model):
     )
     state_order = fields.Integer(compute="_compute_orders", store=True)
     user_id = fields.Many2one("res.users", string="Assigned to", tracking=True, index=True)
+    escalated = fields.Boolean(
+        readonly=True, tracking=True, help="Handed to an integration manager by the person who could not fix it."
+    )
     backend_id = fields.Many2one("integration.backend", index=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", related="backend_id.company_id", store=True, index=True, readonly=True)
     event_id = fields.Many2one("integration.event", index=True, ondelete="cascade")
     event_ids = fields.Many2many("integration.event", string="Related events")
+    event_count = fields.Integer(string="Events", compute="_compute_event_count")
     event_state = fields.Selection(related="event_id.state", string="Event state")
+    # ------------------------------------------------------------------
+    # The business object, as a person names it
+    # ------------------------------------------------------------------
+    subject = fields.Char(string="About", help="The business object: what it is and its number.")
+    partner_id = fields.Many2one("res.partner", string="Customer", index="btree_not_null")
+    customer_name = fields.Char(string="Customer name", help="The customer, as Odoo or the sending system names it.")
+    amount_text = fields.Char(string="Amount")
+    document_date = fields.Date(string="Date")
+    # ------------------------------------------------------------------
+    # What happened, what to do
+    # ------------------------------------------------------------------
     description = fields.Text(string="What happened", help="Plain words.")
     hint = fields.Text(string="What to do")
     details = fields.Text(string="Technical details")
     pointer = fields.Char(string="Field", help="JSON pointer of the offending field, for schema violations.")
+    problems = fields.Text(readonly=True, help="The refused values (JSON), for the guided correction.")
+    can_correct = fields.Boolean(compute="_compute_can_correct")
     res_model = fields.Char(string="Record model")
     res_id = fields.Many2oneReference(model_field="res_model", string="Record id")
     record_name = fields.Char(compute="_compute_record_name")
@@ -140,119 +113,68 @@ class IntegrationException(models.Model):
         for exc in self:
             exc.age_days = (now - exc.create_date).days if exc.create_date else 0
 
+    def _compute_event_count(self):
+        for exc in self:
+            exc.event_count = len(exc.event_ids | exc.event_id)
+
+    def _compute_can_correct(self):
+        for exc in self:
+            exc.can_correct = bool(exc.state in OPEN_EXCEPTION_STATES and exc.event_id and exc._correctable_problems())
+
     def _compute_record_name(self):
         for exc in self:
             record = exc._linked_record()
             exc.record_name = record.display_name if record else False
 
-    # ------------------------------------------------------------------
-    # Opened by the engine
-    # ------------------------------------------------------------------
-    @api.model
-    def _open_for_event(self, event, error):
-        """Open (or reopen) the exception of ``event`` for ``error``."""
-        category = error.category
-        description, hint = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
-        if isinstance(error, RetryableError):
-            description = (
-                f"The event could not be processed after {event.attempts} attempts: "
-                f"{description[0].lower()}{description[1:]}"
-            )
-        vals = {
-            "name": f"{dict(EXCEPTION_CATEGORIES)[category]}: {event.event_type or event.display_name}",
-            "category": category,
-            "severity": error.severity,
-            "backend_id": event.backend_id.id,
-            "event_id": event.id,
-            "description": description,
-            "hint": error.hint or hint,
-            "details": error.message,
-            "pointer": getattr(error, "pointer", False) or False,
-        }
-        records = error.records
-        if records:
-            vals.update(res_model=records._name, res_id=records[:1].id)
-        if isinstance(error, AmbiguousMatch):
-            vals.update(
-                candidate_partner_ids=[Command.set(error.candidates.ids)],
-                link_model=error.candidates._name,
-                link_canonical_type=error.canonical_type,
-                link_external_id=error.external_id,
-            )
-        elif isinstance(error, MissingReference):
-            vals.update(
-                link_model=self.env["integration.canonical.type"]._link_models().get(error.canonical_type),
-                link_canonical_type=error.canonical_type,
-                link_external_id=error.external_id,
-            )
-        existing = self.sudo().search([("event_id", "=", event.id), ("state", "in", ("new", "in_progress"))], limit=1)
-        if existing:
-            existing.write(dict(vals, occurrences=existing.occurrences + 1))
-            existing.message_post(body=self.env._("Failed again: %s", error.message))
-            return existing
-        return self.sudo().create(vals)
+    def _correctable_problems(self):
+        """The refused values a person may correct: those inside the data of a known message."""
+        self.ensure_one()
+        problems = json.loads(self.problems) if self.problems else []
+        return [
+            problem
+            for problem in problems
+            if (problem.get("pointer") or "").startswith("/data/")
+            and problem.get("type")
+            and problem.get("external_id")
+        ]
 
-    @api.model
-    def _open(self, event, category, message, severity="low", records=None, key=None, hint=None):
-        """Open an exception that does not fail the event (e.g. ownership).
+    def _correction_target(self):
+        """``(type, external id)`` of the message whose values are corrected."""
+        problems = self._correctable_problems()
+        if not problems:
+            raise UserError(self.env._("This exception has no value to correct: retry, ignore or escalate it."))
+        return problems[0]["type"], problems[0]["external_id"]
 
-        :param key: identifies the problem (e.g. a payment attempt, a dispute);
-            while an exception with the same key and backend is open, it is
-            updated and returned instead of a new one (redeliveries, replays)
-        :param hint: what to do, when the category's default advice is not enough
+    def _retry_now(self):
+        """Process the event again at once (a person waits for the result).
+
+        :return: an action showing the record the event applied when it
+            succeeded, else this exception (with its next problem)
         """
-        if key:
-            existing = self.sudo().search(
-                [
-                    ("backend_id", "=", event.backend_id.id),
-                    ("dedup_key", "=", key),
-                    ("state", "in", ("new", "in_progress")),
-                ],
-                limit=1,
-            )
-            if existing:
-                if existing.details != message:
-                    update = {"details": message, "severity": severity, "occurrences": existing.occurrences + 1}
-                    if hint:
-                        update["hint"] = hint
-                    existing.write(update)
-                    existing.message_post(body=self.env._("Reported again: %s", message))
-                return existing
-        description, hint_default = PLAIN_WORDS.get(category, PLAIN_WORDS["business"])
-        hint = hint or hint_default
-        vals = {
-            "name": f"{dict(EXCEPTION_CATEGORIES)[category]}: {event.event_type or event.display_name}",
-            "category": category,
-            "severity": severity,
-            "backend_id": event.backend_id.id,
-            "event_id": event.id,
-            "description": description,
-            "hint": hint,
-            "details": message,
-            "dedup_key": key or False,
-            "blocking": False,
-        }
-        if records:
-            vals.update(res_model=records._name, res_id=records[:1].id)
-        return self.sudo().create(vals)
+        self.ensure_one()
+        event = self.event_id.sudo()
+        self.sudo().state = "in_progress"
+        event._set_queued()
+        try:
+            with self.env.cr.savepoint():
+                event._process()
+        except RetryableJobError:
+            event._enqueue("_process")  # another job holds the object: the runner does it in a moment
+        record = self._applied_record() if event.state == "done" else None
+        target = record or self
+        return {"type": "ir.actions.act_window", "res_model": target._name, "res_id": target.id, "view_mode": "form"}
 
-    @api.model
-    def _close_for_events(self, events):
-        """An event succeeded: its open exceptions resolve themselves."""
-        open_exceptions = self.sudo().search(
-            [
-                ("event_id", "in", events.ids),
-                ("state", "in", ("new", "in_progress")),
-                ("category", "!=", "ownership_conflict"),
-                ("blocking", "=", True),
-            ]
-        )
-        if open_exceptions:
-            open_exceptions.write(
-                {"state": "resolved", "resolved_date": fields.Datetime.now(), "resolved_uid": self.env.uid}
-            )
-            for exc in open_exceptions:
-                exc.message_post(body=self.env._("Resolved: the event was processed successfully."))
+    def _applied_record(self):
+        """The record of the corrected message, if this user may see it."""
+        type_, external_id = self._correction_target()
+        record = self.env["integration.binding"].sudo()._find_record(self.backend_id, type_, external_id)
+        if not record:
+            return None
+        try:
+            record.with_env(self.env).check_access("read")
+        except AccessError:
+            return None
+        return record.with_env(self.env)
 
     # ------------------------------------------------------------------
     # Actions for people (each one audited in the chatter)
@@ -263,32 +185,39 @@ class IntegrationException(models.Model):
                 raise UserError(self.env._("Exception “%s” is already closed.", exc.name))
 
     def action_take(self):
-        self.write({"user_id": self.env.uid, "state": "in_progress"})
+        self.check_access("write")
+        self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
 
     def action_retry(self):
         """Retry the events of these exceptions (also the bulk action)."""
+        self.check_access("write")
         self._check_open()
         for exc in self:
-            if not exc.event_id:
+            events = (exc.event_ids | exc.event_id).sudo()
+            if not events:
                 raise UserError(self.env._("Exception “%s” has no event to retry.", exc.name))
             exc.message_post(body=self.env._("Retry requested by %s.", self.env.user.name))
-            exc.state = "in_progress"
-            if exc.event_id.state not in ("queued", "processing"):
-                exc.event_id.sudo().action_retry()
+            exc.sudo().state = "in_progress"
+            if exc.cause:
+                exc.sudo()._requeue_cause_events()
+            else:
+                events.filtered(lambda e: e.state not in ("queued", "processing", "done")).action_retry()
         return True
 
     def action_resolve(self):
-        self.write({"state": "resolved", "resolved_date": fields.Datetime.now(), "resolved_uid": self.env.uid})
+        self.check_access("write")
+        self.sudo().write({"state": "resolved", "resolved_date": fields.Datetime.now(), "resolved_uid": self.env.uid})
         for exc in self:
             exc.message_post(body=self.env._("Marked as resolved by %s.", self.env.user.name))
 
     def action_ignore(self, reason):
-        """Ignore with a reason; the event is marked ignored too."""
+        """Ignore with a reason; the failed events are marked ignored too."""
+        self.check_access("write")
         if not (reason or "").strip():
             raise UserError(self.env._("Say why this exception is ignored."))
         self._check_open()
         for exc in self:
-            exc.write(
+            exc.sudo().write(
                 {
                     "state": "ignored",
                     "ignore_reason": reason,
@@ -297,17 +226,66 @@ class IntegrationException(models.Model):
                 }
             )
             exc.message_post(body=self.env._("Ignored by %(user)s: %(reason)s", user=self.env.user.name, reason=reason))
-            if exc.event_id and exc.event_id.state in ("failed", "dead"):
-                exc.event_id.sudo()._set_ignored(note=f"Ignored by {self.env.user.name}: {reason}")
+            for event in (exc.event_ids | exc.event_id).sudo().filtered(lambda e: e.state in ("failed", "dead")):
+                event._set_ignored(note=f"Ignored by {self.env.user.name}: {reason}")
         return True
+
+    def action_escalate(self):
+        """Hand the exception to an integration manager: assigned, with an activity."""
+        self.check_access("write")
+        self._check_open()
+        for exc in self:
+            manager = exc._escalation_manager()
+            exc.sudo().write({"user_id": manager.id, "state": "in_progress", "escalated": True})
+            exc.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Escalated by %s", self.env.user.name),
+                note=exc.description,
+                user_id=manager.id,
+            )
+            exc.message_post(
+                body=self.env._("Escalated by %(user)s to %(manager)s.", user=self.env.user.name, manager=manager.name)
+            )
+        return True
+
+    def _escalation_manager(self):
+        """Who gets it: the backend's escalation contact, else the integration manager with the fewest open ones."""
+        self.ensure_one()
+        manager = self.backend_id.sudo().escalation_user_id
+        if manager:
+            return manager
+        managers = (
+            self.env.ref(MANAGER)
+            .sudo()
+            .all_user_ids.filtered(lambda u: u.active and not u.share and u.id != self.env.uid and u._is_internal())
+        )
+        if not managers:
+            raise UserError(
+                self.env._(
+                    "No integration manager to escalate to: an administrator gives someone the Integration / "
+                    "Manager role, or sets “Escalate to” on the backend."
+                )
+            )
+        load = dict(
+            self.sudo()._read_group(
+                [("user_id", "in", managers.ids), ("state", "in", OPEN_EXCEPTION_STATES)], ["user_id"], ["__count"]
+            )
+        )
+        return min(managers, key=lambda user: (load.get(user, 0), user.id))
 
     def action_link_record(self, record):
         """Bind the external object to ``record`` chosen by a person, then retry."""
         self.ensure_one()
+        self.check_access("write")
         self._check_open()
         if not (self.link_canonical_type and self.link_external_id):
             raise UserError(self.env._("This exception is not about a record that can be linked."))
-        self.env["integration.binding"]._bind(self.backend_id, self.link_canonical_type, self.link_external_id, record)
+        try:
+            self.env["integration.binding"].sudo()._bind(
+                self.backend_id, self.link_canonical_type, self.link_external_id, record
+            )
+        except ConcurrentUpdate as exc:
+            raise UserError(self.env._("The integration just changed this object: try again.")) from exc
         self.message_post(
             body=self.env._(
                 "%(user)s linked %(external)s to %(record)s.",
@@ -319,11 +297,13 @@ class IntegrationException(models.Model):
         return self.action_retry()
 
     def action_edit_payload(self, payload):
-        """Replace the event's payload (manager), audit the change, retry."""
+        """Replace the event's raw payload (managers), audit the change, retry."""
         self.ensure_one()
         self._check_open()
-        if not self.env.user.has_group("integration_base.group_integration_manager"):
-            raise UserError(self.env._("Only integration managers can edit payloads."))
+        if not self.env.user.has_group(MANAGER):
+            raise UserError(
+                self.env._("Only integration managers can edit raw payloads: use Correct and retry, or escalate.")
+            )
         try:
             json.loads(payload)
         except ValueError as exc:
@@ -353,4 +333,14 @@ class IntegrationException(models.Model):
             "res_model": "integration.event",
             "res_id": self.event_id.id,
             "view_mode": "form",
+        }
+
+    def action_view_events(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Events of %s", self.name),
+            "res_model": "integration.event",
+            "view_mode": "list,form",
+            "domain": [("id", "in", (self.event_ids | self.event_id).ids)],
         }

@@ -1,11 +1,13 @@
 from odoo import api, fields, models
 
-#: subscription status -> entitlement (what the customer may use)
+#: subscription status -> entitlement (what the customer may use); an
+#: incomplete subscription was never paid (its first payment failed or waits
+#: for the customer): nothing to use yet, no grace period
 ENTITLEMENT = {
     "trialing": "active",
     "active": "active",
     "past_due": "grace",
-    "incomplete": "grace",
+    "incomplete": "suspended",
     "unpaid": "suspended",
     "paused": "suspended",
     "canceled": "ended",

@@ -146,9 +146,13 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
     def test_unknown_or_inactive_currency(self):
         self.env.ref("base.JPY").active = False
         events = self._feed(self._customer(), self._invoice(currency="JPY"), self._invoice("in_2", currency="XYZ"))
-        self.assertEqual(events[1:].mapped("exception_ids.category"), ["currency", "currency"])
+        inactive, unknown = events[1].exception_ids, events[2].exception_ids
+        self.assertEqual(inactive.category, "currency")
         self.assertIn("not active", events[1].error_message)
-        self.assertIn("unknown", events[2].error_message)
+        # a code Odoo does not know at all is a value to correct, refused before anything is applied
+        self.assertRecordValues(unknown, [{"category": "schema_violation", "pointer": "/data/currency"}])
+        self.assertIn("“XYZ” is not a currency Odoo knows", unknown.description)
+        self.assertTrue(unknown.can_correct)
 
     def test_zero_decimal_currency(self):
         jpy = self.env.ref("base.JPY")

@@ -11,7 +11,7 @@ class TestExceptionUi(IntegrationCaseMixin, HttpCase):
     def test_finance_user_ignores_an_exception_from_the_board(self):
         new_test_user(self.env, "finance_ui", groups="base.group_user,integration_base.group_integration_user")
         backend = self._create_backend("canonical", name="UI billing")
-        message = self._message("customer", "cus_ui", {"name": "UI", "email": "not-an-email"})
+        message = self._message("customer", "cus_ui", {"name": "UI Customer", "email": "not-an-email"})
         event, _created = self.env["integration.event"]._ingest(
             backend,
             {"external_id": uuid.uuid4().hex, "event_type": "customer", "occurred_at": None},

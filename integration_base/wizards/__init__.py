@@ -1,1 +1,6 @@
-from . import integration_exception_edit_wizard, integration_exception_ignore_wizard, integration_exception_link_wizard
+from . import (
+    integration_exception_correct_wizard,
+    integration_exception_edit_wizard,
+    integration_exception_ignore_wizard,
+    integration_exception_link_wizard,
+)

@@ -113,7 +113,9 @@ class IntegrationConnectorHubspot(models.AbstractModel):
             f"?properties={','.join(properties)}"
         )
         try:
-            response = send("GET", url, timeout=backend.timeout, headers=self._api_headers(backend))
+            response = send(
+                "GET", url, timeout=backend.timeout, headers=self._api_headers(backend), rate_key=backend.id
+            )
         except PermanentError as exc:
             if exc.response is not None and exc.response.status_code == 404:
                 return None
@@ -247,6 +249,7 @@ class IntegrationConnectorHubspot(models.AbstractModel):
                 f"{self._api_url(backend)}/crm/v3/objects/contacts?limit=1",
                 timeout=backend.timeout,
                 headers=self._api_headers(backend),
+                rate_key=backend.id,
             )
         except IntegrationError as exc:
             raise UserError(self.env._("HubSpot refused the connection test: %s", exc.message)) from exc

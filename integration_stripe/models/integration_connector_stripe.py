@@ -25,11 +25,18 @@ import stripe
 from odoo import models
 from odoo.exceptions import UserError, ValidationError
 
-from odoo.addons.integration_base.exceptions import EventRejected, PermanentError, SignatureError, WebhookError
+from odoo.addons.integration_base.exceptions import (
+    AuthenticationRefused,
+    EventRejected,
+    PermanentError,
+    SignatureError,
+    WebhookError,
+)
 
 from .. import streams
 from ..client import StripeApi, StripeNotFound, effective_rate
 from ..const import SUPPORTED_EVENTS, WEBHOOK_TOLERANCE
+from ..reading import UNREADABLE, StripeValueError
 
 
 class IntegrationConnectorStripe(models.AbstractModel):
@@ -55,7 +62,7 @@ class IntegrationConnectorStripe(models.AbstractModel):
     def _test_connection(self, backend):
         try:
             balance = self._api(backend).get("/v1/balance")
-        except (PermanentError, StripeNotFound) as exc:
+        except (PermanentError, StripeNotFound, AuthenticationRefused) as exc:
             raise UserError(self.env._("Stripe refused the connection: %s", exc.message)) from exc
         except Exception as exc:
             raise UserError(self.env._("Stripe could not be reached: %s", getattr(exc, "message", exc))) from exc
@@ -201,7 +208,17 @@ class IntegrationConnectorStripe(models.AbstractModel):
         return event_type in SUPPORTED_EVENTS
 
     def _event_map(self, event, payload):
-        return self.env["integration.stripe.mapper"]._map_event(event, payload, self)
+        try:
+            return self.env["integration.stripe.mapper"]._map_event(event, payload, self)
+        except UNREADABLE as exc:
+            # a shape no documented Stripe object has: refused readably (no crash, no guess)
+            raise StripeValueError.unreadable(payload, exc) from exc
+
+    def _event_subject(self, backend, event):
+        return self.env["integration.stripe.mapper"]._event_subject(backend, event)
+
+    def _current_message(self, event, message):
+        return self.env["integration.stripe.mapper"]._current_message(event, message, self)
 
     # ------------------------------------------------------------------
     # Outbound (integration.stripe.outbound) and streams (..streams)

@@ -17,11 +17,23 @@ exception (``integration.stripe.dispute``).
 * referenced objects are emitted only when Odoo has no binding for them yet.
 """
 
+import json
+
 from odoo import api, models
 
-from .. import mapping, mapping_invoice
-from ..amounts import iso
+from odoo.addons.integration_base.schemas import short
+
+from .. import mapping, mapping_invoice, reading
+from ..amounts import iso, to_datetime, to_decimal
 from ..fetch import StripeFetcher
+
+#: canonical type -> (kind of Stripe object, the event whose mapping reads it)
+CURRENT_STATE_EVENTS = {
+    "customer": ("customer", "customer.updated"),
+    "product": ("product", "product.updated"),
+    "subscription": ("subscription", "customer.subscription.updated"),
+    "invoice": ("invoice", "invoice.updated"),
+}
 
 
 class _Run:
@@ -58,6 +70,7 @@ class IntegrationStripeMapper(models.AbstractModel):
         """Canonical messages of one Stripe event (see the module docstring)."""
         run = _Run(event, payload, connector)
         obj = (payload.get("data") or {}).get("object") or {}
+        reading.identifier(obj, obj.get("object") if isinstance(obj, dict) else "object")
         kind = run.type
         if kind.startswith("customer.subscription."):
             self._on_subscription(run, obj)
@@ -80,6 +93,88 @@ class IntegrationStripeMapper(models.AbstractModel):
         else:
             run.note(f"{kind}: no mapping.")
         return run.messages
+
+    @api.model
+    def _current_message(self, event, message, connector):
+        """The canonical message of ``message``'s object as Stripe has it now, when the
+        backend reads that kind of object from the API (else None)."""
+        kind, event_type = CURRENT_STATE_EVENTS.get(message["type"], (None, None))
+        if not kind or kind not in event.backend_id.sudo()._stripe_fetch_set():
+            return None
+        run = _Run(event, {"type": event_type}, connector)
+        obj = {"id": message["external_id"]}
+        handlers = {
+            "customer": self._on_customer,
+            "product": self._on_product,
+            "subscription": self._on_subscription,
+            "invoice": self._on_invoice,
+        }
+        handlers[message["type"]](run, obj)
+        return next(
+            (m for m in run.messages if (m["type"], m["external_id"]) == (message["type"], message["external_id"])),
+            None,
+        )
+
+    @api.model
+    def _event_subject(self, backend, event):
+        """The business object of a Stripe event, read defensively from its payload (never raises)."""
+        subject = {"label": event.event_type or "", "reference": event.external_id}
+        try:
+            obj = json.loads(event.sudo().payload or "{}")["data"]["object"]
+            kind = obj.get("object") if isinstance(obj.get("object"), str) else ""
+            subject.update(
+                label=self._kind_label(kind), reference=self._text(obj.get("number")) or self._text(obj.get("id"))
+            )
+            customer_id = obj.get("id") if kind == "customer" else mapping.ref(obj.get("customer"), "customer")
+            partner = (
+                self.env["integration.binding"].sudo()._find_record(backend, "customer", customer_id)
+                if isinstance(customer_id, str)
+                else None
+            )
+            subject["partner"] = partner or None
+            subject["customer"] = next(
+                (
+                    self._text(obj.get(key))
+                    for key in ("customer_name", "name", "customer_email", "email")
+                    if self._text(obj.get(key))
+                ),
+                customer_id if isinstance(customer_id, str) else None,
+            )
+            amount = next(
+                (obj.get(key) for key in ("total", "amount", "amount_due", "unit_amount") if obj.get(key) is not None),
+                None,
+            )
+            code = obj.get("currency") if isinstance(obj.get("currency"), str) else None
+            if amount is not None:
+                try:
+                    subject["amount"] = f"{to_decimal(amount, code)} {(code or '').upper()}".strip()
+                except (ValueError, ArithmeticError):
+                    subject["amount"] = short(f"{amount} {code or ''}", 60)
+            created = obj.get("created") if isinstance(obj.get("created"), int) else None
+            subject["date"] = to_datetime(created).date() if created else None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
+            pass
+        return subject
+
+    def _kind_label(self, kind):
+        labels = {
+            "customer": self.env._("Customer"),
+            "subscription": self.env._("Subscription"),
+            "invoice": self.env._("Invoice"),
+            "payment_intent": self.env._("Payment"),
+            "charge": self.env._("Payment"),
+            "refund": self.env._("Refund"),
+            "payout": self.env._("Payout"),
+            "product": self.env._("Product"),
+            "price": self.env._("Price"),
+            "plan": self.env._("Plan"),
+            "dispute": self.env._("Dispute"),
+        }
+        return labels.get(kind) or self.env._("Stripe object")
+
+    @staticmethod
+    def _text(value):
+        return short(value, 120) if isinstance(value, str) and value.strip() else None
 
     # ------------------------------------------------------------------
     # What Odoo knows

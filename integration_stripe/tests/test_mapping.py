@@ -15,7 +15,7 @@ from pathlib import Path
 from odoo.addons.integration_base.exceptions import SchemaViolation
 from odoo.addons.integration_base.schemas import validate_message
 
-from .. import mapping, mapping_invoice, streams
+from .. import mapping, mapping_invoice, reading, streams
 
 DATA = Path(__file__).parent / "data"
 CREATED = 1767229300  # an event's ``created``
@@ -88,7 +88,46 @@ class TestCustomersProductsSubscriptions(unittest.TestCase):
         valid("subscription", subscription["id"], data)
         odd = copy.deepcopy(subscription)
         odd["status"] = "something_new"
-        self.assertEqual(mapping.subscription_data(odd)["status"], "incomplete", "unknown statuses stay valid")
+        data = mapping.subscription_data(odd)
+        self.assertEqual(data["status"], "something_new", "an unknown status is passed on, never guessed")
+        with self.assertRaises(SchemaViolation) as refused:
+            valid("subscription", subscription["id"], data)
+        self.assertEqual(refused.exception.pointer, "/data/status")
+
+    def test_odd_values_are_refused_naming_the_field(self):
+        subscription = stripe_object("customer.subscription.created")
+        for field, value in (("quantity", "many"), ("quantity", 1.5), ("current_period_end", "tomorrow")):
+            odd = copy.deepcopy(subscription)
+            odd["items"]["data"][0].pop("quantity", None)
+            odd.pop("current_period_end", None)
+            odd[field] = value
+            with self.subTest(field=field, value=value), self.assertRaises(reading.StripeValueError) as refused:
+                mapping.subscription_data(odd)
+            self.assertEqual(refused.exception.field, field)
+            self.assertIn(subscription["id"], refused.exception.message)
+        for odd in ({}, {"id": 42}, {"id": ""}):
+            with self.subTest(obj=odd), self.assertRaises(reading.StripeValueError):
+                mapping.customer_data(odd)
+
+    def test_a_price_without_currency_is_refused_not_zero(self):
+        subscription = stripe_object("customer.subscription.created")
+        for item in subscription["items"]["data"]:
+            item["price"]["currency"] = None
+        data = mapping.subscription_data(subscription)
+        self.assertNotIn("currency", data["plan"])
+        with self.assertRaises(SchemaViolation) as refused:
+            valid("subscription", subscription["id"], data)
+        self.assertEqual(refused.exception.pointer, "/data/plan/currency")
+        self.assertEqual(refused.exception.problems[0]["rule"], "dependentRequired")
+
+    def test_huge_amounts_reach_the_schema_as_they_are(self):
+        invoice = stripe_object("invoice.finalized")
+        invoice["total"] = 10**30
+        data = mapping_invoice.invoice_data(invoice, invoice["lines"]["data"])
+        self.assertEqual(data["total"], str(10**30))
+        with self.assertRaises(SchemaViolation) as refused:
+            valid("invoice", invoice["id"], data)
+        self.assertEqual(refused.exception.pointer, "/data/total")
 
     def test_plan_named_by_its_product_in_odoo(self):
         subscription = stripe_object("customer.subscription.created")

@@ -7,7 +7,9 @@ are; ``fail`` makes the mapper raise a retryable (``"retryable"``), permanent
 (``"permanent"``) or unexpected (``"crash"``) error. Types starting with
 ``unsupported.`` are not handled; ``reject`` makes the identity reader refuse
 the event (as Stripe's livemode guard does). Outbound messages are POSTed to the
-backend's API URL; the ``items`` stream GETs ``<api_url>/items?cursor=``.
+backend's API URL; the ``items`` stream GETs ``<api_url>/items?cursor=``; the
+current state of an object is ``GET <api_url>/current/<type>/<external id>``
+(a canonical message; 404: the API cannot tell).
 """
 
 import hashlib
@@ -83,6 +85,19 @@ class IntegrationConnectorTest(models.AbstractModel):
         if fail == "crash":
             raise ValueError("mapper bug")
         return [dict(message) for message in payload.get("messages", [])]
+
+    def _current_message(self, event, message):
+        backend = event.backend_id
+        if not backend.api_url:
+            return None
+        url = f"{backend.api_url}/current/{message['type']}/{message['external_id']}"
+        try:
+            response = send("GET", url, timeout=backend.timeout, rate_key=backend.id)
+        except PermanentError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
+                return None
+            raise
+        return response.json()
 
     def _outbound_request(self, backend, event, message):
         return {"method": "POST", "url": f"{backend.api_url}/messages", "json": message}

@@ -4,3 +4,4 @@ from . import test_outbound
 from . import test_processing
 from . import test_stream
 from . import test_webhook
+from . import test_outages
