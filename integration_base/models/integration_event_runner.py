@@ -7,6 +7,7 @@ and nothing is lost. Serialization failures are re-raised for queue_job,
 which retries the whole job on a fresh snapshot.
 """
 
+import contextlib
 import json
 import logging
 import random
@@ -42,11 +43,10 @@ def remember_messages(exc, messages, current):
     """Attach the attempt's canonical messages (and the one being handled) to ``exc``."""
     if messages is None:
         return
-    try:
+    # an exception type without attributes of its own (a C extension's) keeps nothing
+    with contextlib.suppress(AttributeError):
         exc.integration_messages = messages
         exc.integration_message = current
-    except AttributeError:  # an exception type without attributes of its own
-        pass
 
 
 class IntegrationEventRunner(models.AbstractModel):
@@ -180,10 +180,9 @@ class IntegrationEventRunner(models.AbstractModel):
         if isinstance(exc, IntegrationError):
             return exc
         if isinstance(exc, psycopg2.errors.UniqueViolation):
-            # Two jobs created the same binding (or record) at once, e.g. an
-            # invoice's "finalized" and "paid" events: the advisory lock made
-            # the second wait, but its snapshot predates the first one's
-            # commit. A new attempt sees what the first one made.
+            # Two jobs created the same record at once outside the claims of
+            # the applier core (which prevent it for bindings): a new attempt
+            # sees what the first one made.
             return RetryableError(
                 f"concurrent update, retried: {exc.diag.message_primary}", retry_after=random.uniform(1, 5)
             )

@@ -153,7 +153,7 @@ class IntegrationStripeMapper(models.AbstractModel):
             created = obj.get("created") if isinstance(obj.get("created"), int) else None
             subject["date"] = to_datetime(created).date() if created else None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
-            pass
+            return subject  # what could be read so far: the payload is odd, the event is named anyway
         return subject
 
     def _kind_label(self, kind):
