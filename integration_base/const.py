@@ -19,7 +19,7 @@ EXCEPTION_CATEGORIES = [
     ("technical", "Technical"),
     ("outage", "System unavailable"),
     ("schema_violation", "Invalid data"),
-    ("mapping", "Mapping"),
+    ("mapping", "Unreadable data"),
     ("unknown_customer", "Unknown customer"),
     ("ambiguous_customer", "Ambiguous customer"),
     ("amount_mismatch", "Amount mismatch"),

@@ -131,7 +131,9 @@ def _problem(error, prefix):
         for key, needed in error.validator_value.items():
             missing = [other for other in needed if key in error.instance and other not in error.instance]
             if missing:
-                problem.update(pointer=f"{path}/{missing[0]}", other=key, types=_property_type(schema, missing[0]))
+                problem.update(
+                    pointer=f"{path}/{missing[0]}", other=f"{path}/{key}", types=_property_type(schema, missing[0])
+                )
                 break
     elif rule == "x-order":
         _order_problem(problem, error, path)
@@ -186,8 +188,6 @@ def _raise(problems, message):
         problems=problems,
         canonical_type=message.get("type") if isinstance(message.get("type"), str) else None,
         external_id=message.get("external_id") if isinstance(message.get("external_id"), str) else None,
-        hint="The sending system produced a message the suite does not accept. "
-        "Correct the values (Correct and retry) or fix the mapping, then retry.",
     )
 
 

@@ -194,6 +194,8 @@ def field_label(pointer):
 def problem_text(env, problem):
     """One offending value in plain words, in ``env``'s language."""
     rule = problem.get("rule")
+    if rule == "type" and problem.get("value") in (None, "null"):
+        rule = "required"  # a null where a value is needed reads as missing
     key = f"{rule}:{problem.get('format') or problem.get('kind')}"
     template = PROBLEM_WORDS.get(key) or PROBLEM_WORDS.get(rule) or PROBLEM_WORDS["other"]
     params = {

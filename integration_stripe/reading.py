@@ -26,7 +26,7 @@ class StripeValueError(PermanentError):
 
     category = "mapping"
 
-    def __init__(self, field, value, expected, obj=None):
+    def __init__(self, field, value, expected, obj=None, rule="type"):
         what = f"{obj.get('object') or 'object'} {obj.get('id') or '(no id)'}" if isinstance(obj, dict) else "object"
         super().__init__(
             f"the Stripe {what} has {field} = {short(value, 60)!s}: {expected} was expected",
@@ -34,13 +34,24 @@ class StripeValueError(PermanentError):
             "correct the object in Stripe, then retry; or ignore the event with a reason.",
         )
         self.field = field
+        #: the refused value in the engine's terms, for plain words (``words.problem_text``); not
+        #: correctable with the guided form: the Stripe object itself is wrong
+        self.problems = [
+            {
+                "pointer": "/" + str(field).replace(".", "/"),
+                "rule": rule,
+                "value": short(value, 60) if value is not None else None,
+                "message": f"{expected} was expected",
+            }
+        ]
 
     @classmethod
     def unreadable(cls, payload, exc):
         """The error of an event whose object has a shape no documented Stripe object has."""
         obj = (payload.get("data") or {}).get("object") if isinstance(payload.get("data"), dict) else None
-        field = exc.args[0] if isinstance(exc, KeyError) and exc.args else "a value"
-        return cls(field, f"({exc.__class__.__name__}: {short(str(exc), 80)})", "a readable value", obj)
+        if isinstance(exc, KeyError) and exc.args:
+            return cls(str(exc.args[0]), None, "a value", obj, rule="required")
+        return cls("object", f"{exc.__class__.__name__}: {short(str(exc), 80)}", "a Stripe object", obj, rule="other")
 
 
 def text(value, field, obj=None, size=None):

@@ -186,6 +186,11 @@ class IntegrationEventRunner(models.AbstractModel):
             return RetryableError(
                 f"concurrent update, retried: {exc.diag.message_primary}", retry_after=random.uniform(1, 5)
             )
+        if isinstance(exc, psycopg2.DataError):
+            # a value the schemas let through but a column refused (they bound what they know)
+            error = PermanentError(f"the database refused a value: {exc.diag.message_primary}", category="business")
+            error.problems = [{"pointer": "/", "rule": "other", "message": exc.diag.message_primary}]
+            return error
         if isinstance(exc, UserError):
             return PermanentError(str(exc.args[0] if exc.args else exc), category="business")
         _logger.info("event %s: unexpected %s", self.id, exc.__class__.__name__, exc_info=exc)

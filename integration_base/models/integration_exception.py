@@ -59,11 +59,13 @@ class IntegrationException(models.Model):
     # ------------------------------------------------------------------
     # The business object, as a person names it
     # ------------------------------------------------------------------
-    subject = fields.Char(string="About", help="The business object: what it is and its number.")
-    partner_id = fields.Many2one("res.partner", string="Customer", index="btree_not_null")
-    customer_name = fields.Char(string="Customer name", help="The customer, as Odoo or the sending system names it.")
-    amount_text = fields.Char(string="Amount")
-    document_date = fields.Date(string="Date")
+    subject = fields.Char(string="About", readonly=True, help="The business object: what it is and its number.")
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True, index="btree_not_null")
+    customer_name = fields.Char(
+        string="Customer name", readonly=True, help="The customer, as Odoo or the sending system names it."
+    )
+    amount_text = fields.Char(string="Amount", readonly=True)
+    document_date = fields.Date(string="Date", readonly=True)
     # ------------------------------------------------------------------
     # What happened, what to do
     # ------------------------------------------------------------------

@@ -162,6 +162,23 @@ class TestAccountingAppliers(IntegrationCaseMixin, AccountTestInvoicingCommon):
         self.assertEqual(events[1].state, "done", events[1].error_message)
         self.assertRecordValues(self._bound("invoice", "in_1"), [{"currency_id": jpy.id, "amount_total": 1500.0}])
 
+    def test_three_decimal_currency_stays_exact(self):
+        kwd = self.setup_other_currency("KWD", rates=[("2020-01-01", 0.3)])
+        self.assertEqual(kwd.decimal_places, 3)
+        self.env["decimal.precision"].search([("name", "=", "Product Price")]).digits = 2
+        lines = [{"description": "Plan", "quantity": 2, "unit_amount": "12.345", "amount": "24.690", "taxes": []}]
+        events = self._feed(
+            self._customer(),
+            self._invoice(currency="KWD", lines=lines, total="24.690"),
+            self._payment("py_kwd", "24.690", currency="KWD"),
+        )
+        self.assertEqual(events.mapped("state"), ["done"] * 3, events.mapped("error_message"))
+        move = self._bound("invoice", "in_1")
+        self.assertRecordValues(move, [{"currency_id": kwd.id, "amount_total": 24.69, "payment_state": "paid"}])
+        self.assertEqual(move.invoice_line_ids.price_unit, 12.345, "not 12.35: the unit price keeps 3 decimals")
+        self.assertIn("Product Price precision raised from 2 to 3", events[1].note)
+        self.assertEqual(self._bound("payment", "py_kwd").amount, 24.69)
+
     def test_partial_then_full_payment_reconciled(self):
         self._feed(self._customer(), self._invoice())
         move = self._bound("invoice", "in_1")

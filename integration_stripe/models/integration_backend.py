@@ -147,8 +147,8 @@ class IntegrationBackend(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def _stripe_prepare_accounting(self):
-        """Create what is missing: the Stripe journal, the balance and fees accounts
-        (the connector's ``_prepare_accounting``).
+        """Create what is missing: the Stripe journal, the balance and fees accounts,
+        the default income product (the connector's ``_prepare_accounting``).
 
         The journal's payment methods book on the Stripe balance account, so
         that every Stripe payment and refund waits there for its payout.
@@ -162,15 +162,47 @@ class IntegrationBackend(models.Model):
             vals["payment_journal_id"] = journal.id
         journal.inbound_payment_method_line_ids.payment_account_id = clearing
         journal.outbound_payment_method_line_ids.payment_account_id = clearing
-        if vals:
-            self.write(vals)
+        product = self.stripe_income_product_id or self._stripe_income_product()
+        vals["stripe_income_product_id"] = product.id
+        self.write(vals)
         self.message_post(
             body=self.env._(
-                "Accounting prepared by %(user)s: journal %(journal)s books Stripe payments on %(account)s.",
+                "Accounting prepared by %(user)s: journal %(journal)s books Stripe payments on %(account)s; "
+                "lines of products Odoo does not know are booked with %(product)s.",
                 user=self.env.user.name,
                 journal=journal.display_name,
                 account=clearing.display_name,
+                product=product.display_name,
             )
+        )
+
+    def _stripe_income_product(self):
+        """The default income product: the company's existing one (by its internal reference), else a new
+        service sold in the company, booked on the company's default income account (else the sales
+        journal's)."""
+        company = self.company_id
+        Product = self.env["product.product"].with_company(company).with_context(active_test=False)
+        product = Product.search(
+            [("default_code", "=", "STRIPE-INCOME"), ("company_id", "in", (False, company.id))], limit=1
+        )
+        if product:
+            product.active = True
+            return product
+        journal = self.sale_journal_id or self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+        )
+        income = company.income_account_id or journal.default_account_id
+        return Product.create(
+            {
+                "name": self.env._("Subscriptions and services (Stripe)"),
+                "default_code": "STRIPE-INCOME",
+                "type": "service",
+                "sale_ok": True,
+                "purchase_ok": False,
+                "company_id": company.id,
+                "taxes_id": [Command.clear()],
+                "property_account_income_id": income.id,
+            }
         )
 
     def _stripe_ensure_accounts(self, vals):

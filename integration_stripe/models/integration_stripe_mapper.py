@@ -123,9 +123,11 @@ class IntegrationStripeMapper(models.AbstractModel):
             obj = json.loads(event.sudo().payload or "{}")["data"]["object"]
             kind = obj.get("object") if isinstance(obj.get("object"), str) else ""
             subject.update(
-                label=self._kind_label(kind), reference=self._text(obj.get("number")) or self._text(obj.get("id"))
+                label=self._kind_label(kind),
+                reference=self._text(obj.get("number")) or self._text(obj.get("id")) or event.external_id,
             )
-            customer_id = obj.get("id") if kind == "customer" else mapping.ref(obj.get("customer"), "customer")
+            customer = obj.get("id") if kind == "customer" else obj.get("customer")
+            customer_id = customer.get("id") if isinstance(customer, dict) else customer
             partner = (
                 self.env["integration.binding"].sudo()._find_record(backend, "customer", customer_id)
                 if isinstance(customer_id, str)
@@ -152,7 +154,7 @@ class IntegrationStripeMapper(models.AbstractModel):
                     subject["amount"] = short(f"{amount} {code or ''}", 60)
             created = obj.get("created") if isinstance(obj.get("created"), int) else None
             subject["date"] = to_datetime(created).date() if created else None
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
+        except (*reading.UNREADABLE, OverflowError, OSError):
             return subject  # what could be read so far: the payload is odd, the event is named anyway
         return subject
 

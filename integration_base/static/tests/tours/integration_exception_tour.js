@@ -66,7 +66,7 @@ registry.category("web_tour.tours").add("integration_exception_correct", {
         },
         {
             content: "the business object is named",
-            trigger: ".o_field_widget[name=subject]:contains('sub_1QbSubOdd0Zr8sLm0')",
+            trigger: ".o_form_sheet .o_field_widget[name=subject]:contains('Subscription sub_1QbXk2Zr8sLm0Pro')",
         },
         {
             content: "no raw payload is offered to a finance user",

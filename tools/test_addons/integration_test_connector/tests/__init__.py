@@ -5,3 +5,4 @@ from . import test_processing
 from . import test_stream
 from . import test_webhook
 from . import test_outages
+from . import test_ordering
