@@ -170,6 +170,10 @@ class TestStripeStreams(StripeCaseMixin, AccountTestInvoicingCommon):
         )
         self.assertEqual(api.calls[5][2]["status"], "all", "canceled subscriptions too")
         self.assertEqual(api.calls[4][2]["expand[0]"], "data.product", "prices come with their product")
+        self._check_backfilled(api)
+
+    def _check_backfilled(self, api):
+        """Every kind of object of the backfill is in Odoo, read only."""
         events = self.env["integration.event"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("error_message"))
         self.assertEqual(
