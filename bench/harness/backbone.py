@@ -35,11 +35,11 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import amqp
 from env import REPO, fmt, header, log, save_result
 from events import SECRET, standard_signature
+from http_server import LocalHttpServer
 from load import Tally, new_client, post_one
 from node import add_node_args, bench_session
 from observe import wait_drained
@@ -121,26 +121,16 @@ class Broker:
 
 
 class HttpSink:
-    """A local endpoint that accepts every push (the HTTP outbound's peer)."""
+    """A local endpoint that accepts every push (the HTTP outbound's peer), served
+    until the process ends."""
 
     def __init__(self):
-        self.calls = 0
-        sink = self
+        self.server = LocalHttpServer(lambda *_request: (200, {}, b"")).__enter__()
+        self.url = f"{self.server.url}/events"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                sink.calls += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/events"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    @property
+    def calls(self):
+        return len(self.server.calls)
 
 
 def count(pg, db, sql, args=()):

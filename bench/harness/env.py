@@ -18,6 +18,9 @@ CACHE = Path(
 )
 ODOO_VENV = Path(os.environ.get("INTEGRATION_VENV") or CACHE / "venv")
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or CACHE / "bench-results")
+# the suite's local HTTP test server (integration_base/tests/http_server.py,
+# standard library only): the peers of the benchmarks behave as the tests' do
+sys.path.append(str(REPO / "integration_base" / "tests"))
 ADDONS = "integration_base,integration_stripe,integration_crm,integration_helpdesk,integration_monitoring"
 
 

@@ -1,7 +1,7 @@
 """What the fault run breaks and the outbound target it pushes to.
 
-:class:`FlakyServer` is a local HTTP server that fails some calls (503) and
-times out on some; :class:`Saboteur` kills processes of the node (a jobs
+:class:`FlakyServer` is the suite's local HTTP test server answering so that
+some calls fail (503) and some time out; :class:`Saboteur` kills processes of the node (a jobs
 worker, a whole ingest process, the active job runner) and restarts
 PostgreSQL.
 """
@@ -12,63 +12,48 @@ import random
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
 from env import log
+from http_server import LocalHttpServer
 
 
 class FlakyServer:
-    """The outbound target: fails some calls, times out on some."""
+    """The outbound target: fails some calls, times out on some.
+
+    ``calls`` lists ``(idempotency key, status)``; ``status`` is 200, 503 or
+    ``"timeout"`` (answered 200 after the client gave up).
+    """
 
     def __init__(self, fail_rate, timeout_rate, delay, seed):
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
-        self.calls = []  # (idempotency key, status)
-        flaky = self
+        self.calls = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                key = self.headers.get("Idempotency-Key") or self.headers.get("webhook-id") or ""
-                with flaky.lock:
-                    roll = flaky.rng.random()
-                if roll < timeout_rate:
-                    status = "timeout"
-                    time.sleep(delay)
-                elif roll < timeout_rate + fail_rate:
-                    status = 503
-                else:
-                    status = 200
-                with flaky.lock:
-                    flaky.calls.append((key, status))
-                try:
-                    code = 200 if status == "timeout" else status
-                    body = b'{"ok": true}' if code == 200 else b'{"error": "flaky"}'
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+        def respond(_method, _path, headers, _body):
+            key = headers.get("Idempotency-Key") or headers.get("webhook-id") or ""
+            with self.lock:
+                roll = self.rng.random()
+            if roll < timeout_rate:
+                status = "timeout"
+                time.sleep(delay)
+            elif roll < timeout_rate + fail_rate:
+                status = 503
+            else:
+                status = 200
+            with self.lock:
+                self.calls.append((key, status))
+            return (200, {}, {"ok": True}) if status in (200, "timeout") else (503, {}, {"error": "flaky"})
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.server = LocalHttpServer(respond)
+        self.url = f"{self.server.url}/hook"
 
     def __enter__(self):
-        self.thread.start()
+        self.server.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.__exit__(*exc)
 
 
 class Saboteur:
