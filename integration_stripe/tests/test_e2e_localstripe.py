@@ -62,6 +62,19 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
     def _raw(self, method, path, **params):
         return self.stripe.raw_request(method, path, **params).data
 
+    def _plan(self, product, interval, cents):
+        """A legacy plan ``pro-<interval>ly`` of ``product`` in USD (localstripe has no prices)."""
+        return self._raw(
+            "post",
+            "/v1/plans",
+            id=f"pro-{interval}ly",
+            amount=cents,
+            currency="usd",
+            interval=interval,
+            product=product["id"],
+            nickname=f"Pro {interval}ly",
+        )
+
     def test_subscription_lifecycle_through_localstripe(self):
         # localstripe's webhooks carry no test cookie: accept every request, and
         # let them in only while waiting for them (_wait_for)
@@ -107,16 +120,7 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
         """1. a customer subscribes with a card."""
         tax = self._raw("post", "/v1/tax_rates", display_name="VAT", percentage="15", inclusive="false")
         product = self._raw("post", "/v1/products", name="Pro", description="Pro plan")
-        monthly = self._raw(
-            "post",
-            "/v1/plans",
-            id="pro-monthly",
-            amount=2000,
-            currency="usd",
-            interval="month",
-            product=product["id"],
-            nickname="Pro monthly",
-        )
+        monthly = self._plan(product, "month", 2000)
         card = self._raw(
             "post",
             "/v1/payment_methods",
@@ -233,16 +237,7 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
     def _change_plan(self, world, sub):
         """2. plan change: monthly -> yearly, prorated."""
         tax, product, _customer, subscription = (world[key] for key in ("tax", "product", "customer", "subscription"))
-        yearly = self._raw(
-            "post",
-            "/v1/plans",
-            id="pro-yearly",
-            amount=20000,
-            currency="usd",
-            interval="year",
-            product=product["id"],
-            nickname="Pro yearly",
-        )
+        yearly = self._plan(product, "year", 20000)
         item = subscription["items"]["data"][0]["id"]
         changed = self._raw(
             "post",
