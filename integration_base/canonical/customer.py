@@ -3,6 +3,7 @@
 from odoo import models
 
 from ..exceptions import AmbiguousMatch
+from ..models.integration_canonical_naming import text
 
 #: canonical key -> partner field, copied as they are
 SIMPLE_FIELDS = {
@@ -99,6 +100,9 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
                 records=candidates,
             )
         return candidates
+
+    def _described_customer(self, data, backend, record):
+        return record, text(data.get("name")) or text(data.get("email"))
 
     # ------------------------------------------------------------------
     # Outbound

@@ -2,6 +2,7 @@ from . import (
     integration_record_mixin,
     account_move,
     account_payment,
+    integration_canonical_naming,
     integration_applier,
     integration_backend,
     integration_binding,

@@ -16,28 +16,22 @@ before anything is read), finds its record through the binding, skips a
 message older than what was applied -- or of the same second when it would
 take the object out of a final state (:meth:`_decide_tie`) -- and hands over
 to the type's :meth:`_apply_record`, which obeys ownership rules on updates
-(:meth:`_owned_filter`), writes, and binds (:meth:`_finish`). Connectors never write Odoo records themselves: they
-produce canonical messages, and their policies (taxes, default products,
-dunning, refunds of Odoo credit notes, payout accounts) are hooks of
-``integration.connector`` that the types ask.
+(:meth:`_owned_filter`), writes, and binds (:meth:`_finish`). Connectors
+never write Odoo records themselves: they produce canonical messages, and
+their policies (taxes, default products, dunning, refunds of Odoo credit
+notes, payout accounts) are hooks of ``integration.connector`` that the
+types ask. How a person names the object of a message (exceptions) is
+``integration.canonical.naming``.
 """
-
-from datetime import datetime
 
 from odoo import api, models
 
 from ..exceptions import BusinessError, MissingReference, PermanentError
-from ..schemas import short
-from ..values import to_date, to_datetime
-
-
-def text(value):
-    """A value that names something: a short non-empty string, else None."""
-    return short(value, 120) if isinstance(value, str) and value.strip() else None
 
 
 class IntegrationApplier(models.AbstractModel):
     _name = "integration.applier"
+    _inherit = ["integration.canonical.naming"]
     _description = "Integration Applier (canonical messages to Odoo records)"
 
     #: a type whose records can be archived sets it: a delete message archives
@@ -114,80 +108,6 @@ class IntegrationApplier(models.AbstractModel):
             event._link_job(job)
 
         return event._run_attempt(lambda: getattr(self.sudo(), f"_followup_{method}")(event, *args), retry)
-
-    # ------------------------------------------------------------------
-    # What a person calls the object (exceptions name it)
-    # ------------------------------------------------------------------
-    def _describe(self, message, backend):
-        """The business object of ``message`` as a person names it.
-
-        Read defensively: the message may be the one that was refused.
-
-        :return: dict of ``label`` (the type: "Invoice"), ``reference`` (its
-            number, else its external id), ``partner`` (the customer in Odoo,
-            or None), ``customer`` (the customer as the source names it),
-            ``amount`` (text with the currency), ``date`` (a date or None) and
-            ``record`` (the Odoo record bound to it, or None)
-        """
-        data = message.get("data") if isinstance(message.get("data"), dict) else {}
-        canonical_type = message.get("type")
-        external_id = text(message.get("external_id"))
-        Binding = self.env["integration.binding"].sudo()
-        record = Binding._find_record(backend, canonical_type, external_id) if external_id else None
-        if canonical_type == "customer":
-            partner, customer = record, text(data.get("name")) or text(data.get("email"))
-        else:
-            customer = text(data.get("customer_ref"))
-            partner = Binding._find_record(backend, "customer", customer) if customer else None
-        plan = data.get("plan") if isinstance(data.get("plan"), dict) else {}
-        amount = next(
-            (data[key] for key in ("total", "amount", "list_price") if isinstance(data.get(key), str | int | float)),
-            plan.get("amount"),
-        )
-        currency = data.get("currency") or plan.get("currency")
-        kind = self.env["integration.canonical.type"].sudo().search([("code", "=", canonical_type)], limit=1)
-        return {
-            "label": kind.name or text(canonical_type),
-            "reference": text(data.get("number")) or external_id,
-            "partner": partner or None,
-            "customer": customer,
-            "amount": short(f"{amount} {currency or ''}".strip(), 60) if amount not in (None, "") else None,
-            "date": self._described_date(data.get("date") or data.get("current_period_start"))
-            or self._described_date(message.get("occurred_at")),
-            "record": record or None,
-        }
-
-    @api.model
-    def _describe_record(self, record):
-        """The same description (see :meth:`_describe`) of an Odoo record."""
-        if not record:
-            return {}
-        partner = (
-            record
-            if record._name == "res.partner"
-            else record["partner_id"]
-            if "partner_id" in record._fields
-            else None
-        )
-        amount = next((record[key] for key in ("amount_total", "amount") if key in record._fields), None)
-        currency = record["currency_id"] if "currency_id" in record._fields else None
-        moment = next((record[key] for key in ("invoice_date", "date") if key in record._fields and record[key]), None)
-        return {
-            "label": record._description,
-            "reference": record.display_name,
-            "partner": (partner.commercial_partner_id if partner else None) or None,
-            "amount": currency.format(amount) if currency and amount is not None else None,
-            "date": moment,
-            "record": record,
-        }
-
-    @staticmethod
-    def _described_date(value):
-        try:
-            moment = to_datetime(value) if isinstance(value, str) and len(value) > 10 else to_date(value)
-        except (TypeError, ValueError):
-            return None
-        return moment.date() if isinstance(moment, datetime) else moment
 
     # ------------------------------------------------------------------
     # Shared steps

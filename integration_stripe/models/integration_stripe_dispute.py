@@ -7,7 +7,7 @@ it. The event is settled *done* either way.
 
 from odoo import api, models
 
-from ..mapping import dispute_payment_ref, dispute_report
+from ..mapping_payment import dispute_payment_ref, dispute_report
 
 
 class IntegrationStripeDispute(models.AbstractModel):

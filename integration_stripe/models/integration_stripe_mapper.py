@@ -23,7 +23,7 @@ from odoo import api, models
 
 from odoo.addons.integration_base.schemas import short
 
-from .. import mapping, mapping_invoice, reading
+from .. import mapping, mapping_invoice, mapping_payment, reading
 from ..amounts import iso, to_datetime, to_decimal
 from ..fetch import StripeFetcher
 
@@ -290,7 +290,7 @@ class IntegrationStripeMapper(models.AbstractModel):
             if not failed:
                 run.note(f"invoice {invoice['id']} was paid without a Stripe payment (out of band or credit balance).")
             return
-        data = mapping.invoice_payment_data(invoice, failed=failed, event_created=run.payload.get("created"))
+        data = mapping_payment.invoice_payment_data(invoice, failed=failed, event_created=run.payload.get("created"))
         run.emit("payment", mapping.ref(intent) or mapping.ref(charge), data)
 
     def _emit_payment_intent(self, run, intent, invoice_ref=None, subscription_ref=None):
@@ -308,7 +308,7 @@ class IntegrationStripeMapper(models.AbstractModel):
                 subscription_ref = mapping.invoice_subscription(invoice)
                 if ("invoice", invoice_ref) not in run.keys and not self._bound(run, "invoice", invoice_ref):
                     self._emit_invoice(run, invoice)
-        run.emit("payment", intent["id"], mapping.intent_payment_data(intent, invoice_ref, subscription_ref))
+        run.emit("payment", intent["id"], mapping_payment.intent_payment_data(intent, invoice_ref, subscription_ref))
 
     # ------------------------------------------------------------------
     # Refunds and payouts
@@ -318,7 +318,7 @@ class IntegrationStripeMapper(models.AbstractModel):
         if not customer_id:
             run.note(f"refund {refund['id']} is for a payment without Stripe customer: not booked.")
             return
-        payment_ref = mapping.refund_payment_ref(refund, charge)
+        payment_ref = mapping_payment.refund_payment_ref(refund, charge)
         self._ensure_customer(run, customer_id)
         if (
             payment_ref.startswith("pi_")
@@ -328,7 +328,7 @@ class IntegrationStripeMapper(models.AbstractModel):
             intent = run.fetch.get("/v1/payment_intents", payment_ref)
             if intent and intent.get("status") == "succeeded":
                 self._emit_payment_intent(run, intent)
-        run.emit("refund", refund["id"], mapping.refund_data(refund, charge, run.payload.get("created")))
+        run.emit("refund", refund["id"], mapping_payment.refund_data(refund, charge, run.payload.get("created")))
 
     def _on_refund(self, run, obj):
         if obj.get("object") == "charge":
@@ -354,4 +354,4 @@ class IntegrationStripeMapper(models.AbstractModel):
         transactions = run.fetch.list_all(
             "/v1/balance_transactions", {"payout": payout["id"], "expand": ["data.source"]}
         )
-        run.emit("payout", payout["id"], mapping.payout_data(payout, transactions))
+        run.emit("payout", payout["id"], mapping_payment.payout_data(payout, transactions))

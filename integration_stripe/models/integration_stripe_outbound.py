@@ -15,7 +15,7 @@ from odoo.addons.integration_base.exceptions import BusinessError, PermanentErro
 from ..amounts import iso, to_minor
 from ..client import StripeResult
 from ..const import EU_COUNTRIES, VAT_TAX_ID_TYPES, VAT_TYPES
-from ..mapping import outbound_refund_data
+from ..mapping_payment import outbound_refund_data
 
 
 def _vat(value):

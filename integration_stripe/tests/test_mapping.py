@@ -15,7 +15,7 @@ from pathlib import Path
 from odoo.addons.integration_base.exceptions import SchemaViolation
 from odoo.addons.integration_base.schemas import validate_message
 
-from .. import mapping, mapping_invoice, reading, streams
+from .. import mapping, mapping_invoice, mapping_payment, reading, streams
 
 DATA = Path(__file__).parent / "data"
 CREATED = 1767229300  # an event's ``created``
@@ -195,7 +195,7 @@ class TestInvoices(unittest.TestCase):
 class TestPaymentsRefundsPayouts(unittest.TestCase):
     def test_failed_intent_is_a_failed_payment_with_its_reason(self):
         intent = stripe_object("payment_intent.payment_failed")
-        data = mapping.intent_payment_data(intent)
+        data = mapping_payment.intent_payment_data(intent)
         self.assertEqual((data["status"], data["amount"], data["invoice_ref"]), ("failed", "130.18", intent["invoice"]))
         self.assertEqual(data["failure_reason"], "Your card has insufficient funds.")
         self.assertEqual(data["metadata"]["failure_key"], "ch_3QbXk5Zr8sLm0Dcl", "one failed attempt: one charge")
@@ -205,37 +205,37 @@ class TestPaymentsRefundsPayouts(unittest.TestCase):
     def test_succeeded_intent_counts_what_was_received(self):
         intent = stripe_object("payment_intent.succeeded")
         intent["amount_received"] = 10000
-        data = mapping.intent_payment_data(intent, invoice_ref="in_1", subscription_ref="sub_1")
+        data = mapping_payment.intent_payment_data(intent, invoice_ref="in_1", subscription_ref="sub_1")
         self.assertEqual((data["status"], data["amount"]), ("succeeded", "100.00"))
         self.assertEqual((data["invoice_ref"], data["metadata"]["subscription_ref"]), ("in_1", "sub_1"))
         self.assertIsNone(data["failure_reason"])
 
     def test_invoice_payment_without_intent(self):
         invoice = stripe_object("invoice.payment_failed")
-        data = mapping.invoice_payment_data(invoice, failed=True, event_created=CREATED)
+        data = mapping_payment.invoice_payment_data(invoice, failed=True, event_created=CREATED)
         self.assertEqual((data["status"], data["amount"]), ("failed", "130.18"))
         self.assertEqual(data["date"], "2026-01-01")
-        paid = mapping.invoice_payment_data(stripe_object("invoice.paid"))
+        paid = mapping_payment.invoice_payment_data(stripe_object("invoice.paid"))
         self.assertEqual(paid["status"], "succeeded")
 
     def test_refund_of_a_charge(self):
         charge = stripe_object("charge.refunded")
         refund = charge["refunds"]["data"][0]
-        data = mapping.refund_data(refund, charge, CREATED)
+        data = mapping_payment.refund_data(refund, charge, CREATED)
         self.assertEqual(data["payment_ref"], "pi_3QbXk4Zr8sLm0Pay", "the payment is the PaymentIntent")
         self.assertEqual((data["amount"], data["currency"], data["invoice_ref"]), ("50.00", "USD", charge["invoice"]))
         valid("refund", refund["id"], data)
         charge_only = dict(charge, payment_intent=None)
-        self.assertEqual(mapping.refund_payment_ref({"id": "re_1"}, charge_only), charge["id"])
+        self.assertEqual(mapping_payment.refund_payment_ref({"id": "re_1"}, charge_only), charge["id"])
 
     def test_refund_answered_to_an_outbound_refund(self):
-        data = mapping.outbound_refund_data({"amount": 1250, "status": "requires_action"}, "EUR", "2026-01-02")
+        data = mapping_payment.outbound_refund_data({"amount": 1250, "status": "requires_action"}, "EUR", "2026-01-02")
         self.assertEqual(data, {"amount": "12.50", "currency": "EUR", "status": "pending", "date": "2026-01-02"})
 
     def test_payout_transactions(self):
         payout = stripe_object("payout.paid")
         transactions = json.loads((DATA / "balance_transactions.json").read_text())["data"]
-        data = mapping.payout_data(payout, transactions)
+        data = mapping_payment.payout_data(payout, transactions)
         self.assertEqual((data["amount"], data["status"], data["reference"]), ("76.10", "paid", payout["id"]))
         self.assertEqual(
             [(txn["type"], txn["amount"], txn["fee"]) for txn in data["transactions"]],
@@ -250,16 +250,16 @@ class TestPaymentsRefundsPayouts(unittest.TestCase):
 class TestDisputesEnvelopeStreams(unittest.TestCase):
     def test_dispute_reports(self):
         dispute = stripe_object("charge.dispute.created")
-        report = mapping.dispute_report(dispute, "Acme Widgets SA")
+        report = mapping_payment.dispute_report(dispute, "Acme Widgets SA")
         self.assertFalse(report["closed"])
         self.assertEqual(report["key"], f"dispute:{dispute['id']}")
         self.assertIn("Acme Widgets SA disputes a payment of 130.18 USD (fraudulent", report["text"])
         self.assertIn("2026-01-28", report["text"], "the evidence due date")
-        lost = mapping.dispute_report(dict(dispute, status="lost"))
+        lost = mapping_payment.dispute_report(dict(dispute, status="lost"))
         self.assertIn("was lost", lost["text"])
         self.assertIn("an unknown customer", lost["text"])
         self.assertTrue(lost["hint"])
-        self.assertTrue(mapping.dispute_report(stripe_object("charge.dispute.closed"))["closed"])
+        self.assertTrue(mapping_payment.dispute_report(stripe_object("charge.dispute.closed"))["closed"])
 
     def test_envelope_and_its_validation(self):
         message = mapping.message("customer", "cus_1", {"name": "A"}, occurred_at="2026-01-01T00:00:00Z")
