@@ -93,7 +93,12 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
         candidates = candidates.filtered(lambda p: not p.parent_id or p.is_company)
         if len(candidates) > 1:
             raise AmbiguousMatch(
-                f"{len(candidates)} contacts match customer {external_id} ({data.get('email') or data.get('vat')})",
+                self.env._(
+                    "%(count)s contacts match customer %(customer)s (%(key)s)",
+                    count=len(candidates),
+                    customer=external_id,
+                    key=data.get("email") or data.get("vat"),
+                ),
                 candidates=candidates,
                 canonical_type="customer",
                 external_id=external_id,

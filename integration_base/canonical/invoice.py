@@ -153,9 +153,13 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
         taxes = taxes.filtered(lambda t: bool(t.price_include) == bool(tax.get("inclusive")))
         if not taxes:
             raise BusinessError(
-                f"no {'tax-included ' if tax.get('inclusive') else ''}sales tax of {tax['percentage']}% in Odoo",
+                self.env._("no tax-included sales tax of %s%% in Odoo", tax["percentage"])
+                if tax.get("inclusive")
+                else self.env._("no sales tax of %s%% in Odoo", tax["percentage"]),
                 category="mapping",
-                hint="Create (or activate) the sales tax in Accounting > Configuration > Taxes, then retry.",
+                hint=self.env._(
+                    "Create (or activate) the sales tax in Accounting > Configuration > Taxes, then retry."
+                ),
             )
         return taxes[:1]
 
@@ -171,7 +175,11 @@ class IntegrationCanonicalInvoice(models.AbstractModel):
         expected = to_amount(data["total"])
         if move.currency_id.compare_amounts(move.amount_total, expected):
             raise BusinessError(
-                f"invoice total differs: {expected} {move.currency_id.name} at the source, {move.amount_total} in Odoo",
+                self.env._(
+                    "invoice total differs: %(theirs)s at the source, %(odoo)s in Odoo",
+                    theirs=move.currency_id.format(expected),
+                    odoo=move.currency_id.format(move.amount_total),
+                ),
                 category="amount_mismatch",
                 records=move if move.id else None,
             )

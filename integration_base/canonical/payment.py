@@ -51,21 +51,33 @@ class IntegrationCanonicalPayment(models.AbstractModel):
             event.backend_id,
             "invoice",
             data["invoice_ref"],
-            f"payment {message['external_id']} is for invoice {data['invoice_ref']}, which is not in Odoo",
+            self.env._(
+                "payment %(payment)s is for invoice %(invoice)s, which is not in Odoo",
+                payment=message["external_id"],
+                invoice=data["invoice_ref"],
+            ),
         )
         if invoice.state == "draft":
             invoice.action_post()
         amount = to_amount(data["amount"])
         if invoice.currency_id != currency:
             raise BusinessError(
-                f"payment in {currency.name} for an invoice in {invoice.currency_id.name}",
+                self.env._(
+                    "payment in %(currency)s for an invoice in %(invoice_currency)s",
+                    currency=currency.name,
+                    invoice_currency=invoice.currency_id.name,
+                ),
                 category="currency",
                 records=invoice,
             )
         if currency.compare_amounts(amount, invoice.amount_residual) > 0:
             raise BusinessError(
-                f"payment of {amount} {currency.name} exceeds the {invoice.amount_residual} "
-                f"still due on {invoice.name}",
+                self.env._(
+                    "payment of %(amount)s exceeds the %(due)s still due on %(invoice)s",
+                    amount=currency.format(amount),
+                    due=currency.format(invoice.amount_residual),
+                    invoice=invoice.name,
+                ),
                 category="amount_mismatch",
                 records=invoice,
             )

@@ -53,9 +53,9 @@ class IntegrationCanonicalProduct(models.AbstractModel):
         product = Product.search([("default_code", "=", sku), ("company_id", "in", (False, company.id))], limit=2)
         if len(product) > 1:
             raise BusinessError(
-                f"{len(product)} products have the internal reference {sku}",
+                self.env._("%(count)s products have the internal reference %(sku)s", count=len(product), sku=sku),
                 category="mapping",
-                hint="Give each product its own internal reference, then retry.",
+                hint=self.env._("Give each product its own internal reference, then retry."),
                 records=product,
             )
         return product

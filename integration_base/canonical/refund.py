@@ -38,7 +38,11 @@ class IntegrationCanonicalRefund(models.AbstractModel):
             backend,
             "payment",
             data["payment_ref"],
-            f"refund {message['external_id']} is for payment {data['payment_ref']}, which is not in Odoo",
+            self.env._(
+                "refund %(refund)s is for payment %(payment)s, which is not in Odoo",
+                refund=message["external_id"],
+                payment=data["payment_ref"],
+            ),
         )
         invoice = self._refunded_invoice(backend, data, payment)
         currency = self._currency(data["currency"])
@@ -66,8 +70,12 @@ class IntegrationCanonicalRefund(models.AbstractModel):
             refunded = sum(refunds.mapped("amount_total"))
         if currency.compare_amounts(amount + refunded, payment.amount) > 0:
             raise BusinessError(
-                f"refund of {amount} {currency.name} exceeds what remains of payment {payment.name} "
-                f"({payment.amount - refunded:.2f})",
+                self.env._(
+                    "refund of %(amount)s exceeds what remains of payment %(payment)s (%(left)s)",
+                    amount=currency.format(amount),
+                    payment=payment.name,
+                    left=currency.format(payment.amount - refunded),
+                ),
                 category="refund_exceeds",
                 records=payment,
             )

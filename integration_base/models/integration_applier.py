@@ -235,7 +235,7 @@ class IntegrationApplier(models.AbstractModel):
 
     def _partner_of(self, backend, customer_ref):
         return self._bound_record(
-            backend, "customer", customer_ref, f"customer {customer_ref} is not known in Odoo yet"
+            backend, "customer", customer_ref, self.env._("customer %s is not known in Odoo yet", customer_ref)
         )
 
     def _currency(self, code):
@@ -244,7 +244,9 @@ class IntegrationApplier(models.AbstractModel):
         )
         if not currency or not currency.active:
             raise BusinessError(
-                f"currency {code} is {'not active' if currency else 'unknown'} in Odoo",
+                self.env._("currency %s is not active in Odoo", code)
+                if currency
+                else self.env._("currency %s is unknown in Odoo", code),
                 category="currency",
                 records=currency or None,
             )
@@ -255,5 +257,5 @@ class IntegrationApplier(models.AbstractModel):
             [("type", "=", "bank"), ("company_id", "=", backend.company_id.id)], limit=1
         )
         if not journal:
-            raise BusinessError("no bank journal to register payments in", category="mapping")
+            raise BusinessError(self.env._("no bank journal to register payments in"), category="mapping")
         return journal

@@ -314,6 +314,6 @@ class IntegrationConnector(models.AbstractModel):
         :raise BusinessError: (mapping) when they are not configured
         """
         raise BusinessError(
-            f"{backend.display_name} does not book payouts: its connector has no payout accounts",
+            self.env._("%s does not book payouts: its connector has no payout accounts", backend.display_name),
             category="mapping",
         )

@@ -131,10 +131,16 @@ class IntegrationBackend(models.Model):
             missing.append(self.env._("Payouts in transit"))
         if missing:
             raise BusinessError(
-                f"{self.name}: payouts cannot be booked, missing {', '.join(missing)}",
+                self.env._(
+                    "%(backend)s: payouts cannot be booked, missing %(missing)s",
+                    backend=self.name,
+                    missing=", ".join(missing),
+                ),
                 category="mapping",
-                hint="An integration manager completes the Stripe tab of the backend (or clicks 'Prepare accounting'), "
-                "then retries.",
+                hint=self.env._(
+                    "An integration manager completes the Stripe tab of the backend (or clicks 'Prepare accounting'), "
+                    "then retries."
+                ),
             )
         return {
             "journal": self.payment_journal_id,

@@ -11,13 +11,8 @@ from odoo.tests import TransactionCase, tagged
 from .common import SECRET, TestConnectorMixin
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrentDeliveries(TestConnectorMixin, TransactionCase):
-    """Two deliveries of one event at the same moment, on two real connections.
-
-    This test commits (it must: the race is between committed
-    transactions), then removes what it committed.
-    """
+class CommittedMixin:
+    """Work done on a connection of its own and committed (the races are between committed transactions)."""
 
     def _committed(self, func):
         cr = db_connect(self.env.cr.dbname).cursor()
@@ -27,6 +22,15 @@ class TestConcurrentDeliveries(TestConnectorMixin, TransactionCase):
             return result
         finally:
             cr.close()
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDeliveries(CommittedMixin, TestConnectorMixin, TransactionCase):
+    """Two deliveries of one event at the same moment, on two real connections.
+
+    This test commits (it must: the race is between committed
+    transactions), then removes what it committed.
+    """
 
     def test_concurrent_duplicates_give_one_event_and_one_job(self):
         backend_id = self._committed(
@@ -102,7 +106,7 @@ class ErrorLines(logging.Handler):
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentProcessing(TestConnectorMixin, TransactionCase):
+class TestConcurrentProcessing(CommittedMixin, TestConnectorMixin, TransactionCase):
     """Related events on two job slots at once, each on its own real connection.
 
     Both transactions take their snapshot before either applies anything, so
@@ -111,15 +115,6 @@ class TestConcurrentProcessing(TestConnectorMixin, TransactionCase):
     object, every event done, and no ERROR in the log (no failing statement:
     the claim that detects the race is made quietly, the event retried).
     """
-
-    def _committed(self, func):
-        cr = db_connect(self.env.cr.dbname).cursor()
-        try:
-            result = func(api.Environment(cr, SUPERUSER_ID, {}))
-            cr.commit()  # pylint: disable=invalid-commit
-            return result
-        finally:
-            cr.close()
 
     def _process_pair(self, event_ids):
         """Process two events at the same moment, then their retries, as two job slots would."""
