@@ -330,6 +330,7 @@ class IntegrationException(models.Model):
 
     def action_open_event(self):
         self.ensure_one()
+        self.check_access("read")
         return {
             "type": "ir.actions.act_window",
             "res_model": "integration.event",
@@ -339,6 +340,7 @@ class IntegrationException(models.Model):
 
     def action_view_events(self):
         self.ensure_one()
+        self.check_access("read")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Events of %s", self.name),
