@@ -1,4 +1,4 @@
-"""Zendesk specifics that need no ORM: webhook signatures and vocabularies.
+"""Zendesk specifics that need no ORM: webhook signatures, vocabularies, ticket mapping.
 
 Zendesk signs every webhook request with the webhook's signing secret::
 
@@ -14,7 +14,8 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from odoo.addons.integration_base.exceptions import SignatureError
+from odoo.addons.integration_base.exceptions import PermanentError, SignatureError
+from odoo.addons.integration_base.values import clean_text
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
@@ -42,6 +43,9 @@ STATUS_MAP = {
     "closed": "closed",
 }
 PRIORITY_MAP = {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"}
+#: external id of a Zendesk organization among the backend's customer bindings
+#: (a requester is bound by its bare user id)
+ORGANIZATION_PREFIX = "organization:"
 
 
 def sign(secret, timestamp, body):
@@ -81,3 +85,90 @@ def verify(secrets, headers, body, now=None, tolerance=TOLERANCE):
         if hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
             return True
     raise SignatureError("no matching signature")
+
+
+# ----------------------------------------------------------------------
+# Ticket events -> canonical support_ticket data
+# ----------------------------------------------------------------------
+def iso(value):
+    """Zendesk timestamp -> canonical ISO 8601 UTC, or None. :raise PermanentError:"""
+    if not value:
+        return None
+    try:
+        parsed = parse_timestamp(str(value))
+    except ValueError as exc:
+        raise PermanentError(f"not an ISO 8601 timestamp: {value!r}", category="mapping") from exc
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ref(value):
+    """A Zendesk id as text; None for empty and for Zendesk's "0" (no organization, no user)."""
+    value = clean_text(value)
+    return None if value in (None, "0") else value
+
+
+def ticket_id_of(payload):
+    """The ticket an event is about: ``detail.id``, else the ``subject`` (``zen:ticket:<id>``)."""
+    detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
+    ticket_id = clean_text(detail.get("id"))
+    subject = str(payload.get("subject") or "")
+    if not ticket_id and subject.startswith("zen:ticket:"):
+        ticket_id = subject.split(":", 2)[2] or None
+    return ticket_id
+
+
+def ticket_data(payload):
+    """The canonical ``data`` of a ticket event (event-subscription or trigger body).
+
+    :return: ``(ticket id, data)``
+    :raise PermanentError: (mapping) no ticket, unknown status
+    """
+    detail = payload.get("detail")
+    if not isinstance(detail, dict):
+        raise PermanentError("the Zendesk event has no 'detail' object (the ticket)", category="mapping")
+    ticket_id = ticket_id_of(payload)
+    if not ticket_id:
+        raise PermanentError("the Zendesk event names no ticket (detail.id)", category="mapping")
+    status = STATUS_MAP.get(str(detail.get("status") or "").strip().lower())
+    if not status:
+        raise PermanentError(
+            f"ticket {ticket_id}: unknown Zendesk status {detail.get('status')!r}",
+            category="mapping",
+            hint="Zendesk statuses are new, open, pending, hold, solved and closed: check the webhook body.",
+        )
+    requester = detail.get("requester") if isinstance(detail.get("requester"), dict) else {}
+    tags = detail.get("tags") or []
+    if isinstance(tags, str):  # trigger placeholder {{ticket.tags}}: space separated
+        tags = tags.split()
+    organization = _ref(detail.get("organization_id")) or _ref(requester.get("organization_id"))
+    via = detail.get("via") if isinstance(detail.get("via"), dict) else {}
+    data = {
+        "subject": clean_text(detail.get("subject")) or f"Zendesk ticket #{ticket_id}",
+        "status": status,
+        "priority": PRIORITY_MAP.get(str(detail.get("priority") or "").strip().lower()),
+        "tags": [str(tag) for tag in tags if str(tag).strip()],
+        "customer_ref": _ref(detail.get("requester_id")) or _ref(requester.get("id")),
+        "organization_ref": f"{ORGANIZATION_PREFIX}{organization}" if organization else None,
+        "requester_email": clean_text(requester.get("email")),
+        "requester_name": clean_text(requester.get("name")),
+        "created_at": iso(detail.get("created_at")),
+        "updated_at": iso(detail.get("updated_at")) or iso(payload.get("time")),
+        "metadata": {
+            "zendesk_ticket_id": ticket_id,
+            "zendesk_event": payload.get("type"),
+            "channel": clean_text(via.get("channel")),
+        },
+    }
+    if "description" in detail:
+        data["description"] = clean_text(detail.get("description"))
+    return ticket_id, data
+
+
+def person(user):
+    """A Zendesk user (``GET /api/v2/users/{id}``) -> requester fields."""
+    organization = _ref(user.get("organization_id"))
+    return {
+        "email": clean_text(user.get("email")),
+        "name": clean_text(user.get("name")),
+        "organization_ref": f"{ORGANIZATION_PREFIX}{organization}" if organization else None,
+    }

@@ -11,8 +11,12 @@ class IntegrationSupportTicket(models.Model):
 
     name = fields.Char(string="Subject", required=True, tracking=True)
     partner_id = fields.Many2one("res.partner", string="Customer", index=True, tracking=True)
+    requester_ref = fields.Char(
+        string="Requester id", index=True, help="The requester's id in the helpdesk (bound to the customer)."
+    )
     requester_email = fields.Char()
     requester_name = fields.Char()
+    organization_ref = fields.Char(string="Organization id", help="The requester's organization in the helpdesk.")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     backend_id = fields.Many2one("integration.backend", string="Source", index=True, ondelete="set null")
     description = fields.Text()

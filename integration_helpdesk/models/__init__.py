@@ -1,3 +1,4 @@
 from . import integration_backend
 from . import integration_connector
+from . import integration_helpdesk_connector
 from . import integration_connector_zendesk

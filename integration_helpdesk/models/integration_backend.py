@@ -12,6 +12,37 @@ class IntegrationBackend(models.Model):
         help="The helpdesk asks this URL (GET, ?email=..., Authorization: Bearer <API key>) "
         "for a customer's subscriptions, open invoices and last payment.",
     )
+    # ------------------------------------------------------------------
+    # The helpdesk's own API (requesters, billing fields pushed back)
+    # ------------------------------------------------------------------
+    helpdesk_api_user = fields.Char(
+        string="Helpdesk API user",
+        groups="integration_base.group_integration_manager",
+        help="Zendesk: the e-mail of the agent whose API token is used.",
+    )
+    helpdesk_api_token = fields.Char(
+        string="Helpdesk API token",
+        copy=False,
+        groups="base.group_system",
+        help="Zendesk: an API token (Admin Center > Apps and integrations > Zendesk API). "
+        "Freshdesk: an agent's API key. Used to read requesters and to write billing fields.",
+    )
+    helpdesk_field_status = fields.Char(
+        string="Billing status field",
+        default="billing_status",
+        help="Key of the user/organization field (Zendesk) or contact/company field (Freshdesk) that receives "
+        "the customer's billing status. Empty: not written.",
+    )
+    helpdesk_field_plan = fields.Char(
+        string="Plan field",
+        default="billing_plan",
+        help="Key of the field that receives the plans. Empty: not written.",
+    )
+    helpdesk_field_overdue = fields.Char(
+        string="Overdue amount field",
+        default="billing_overdue_amount",
+        help="Key of the field that receives the overdue amount. Empty: not written.",
+    )
 
     @api.depends("reference", "connector_type")
     def _compute_helpdesk_billing_context_url(self):

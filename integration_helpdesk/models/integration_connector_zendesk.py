@@ -12,12 +12,17 @@ gives a body in the same shape (with the requester's e-mail and name in
 id, so the invocation id header (the same on Zendesk's retries) is the
 dedup key.
 
-Mapping: one ``support_ticket`` message per event, external id the ticket id,
-``occurred_at`` the ticket's ``updated_at`` so that an older event never
-overwrites a newer state; ``customer_ref`` is the requester's Zendesk user id
-(a person can bind it to a contact) and ``requester_email`` lets the applier
-find the contact by e-mail.
+Mapping (:func:`..zendesk.ticket_data`): one ``support_ticket`` message per
+event, external id the ticket id, ``occurred_at`` the ticket's ``updated_at``
+so that an older event never overwrites a newer state; ``customer_ref`` is
+the requester's Zendesk user id and ``organization_ref``
+``organization:<id>``. An event that names the requester by id only (every
+event-subscription event) is completed from the Users API
+(``GET /api/v2/users/{id}``, the backend's API user and token) the first
+time, until the requester is bound to a contact.
 """
+
+import base64
 
 from odoo import models
 
@@ -27,32 +32,18 @@ from odoo.addons.integration_base.values import clean_text
 from ..zendesk import (
     IGNORED_TICKET_EVENTS,
     INVOCATION_HEADER,
-    PRIORITY_MAP,
-    STATUS_MAP,
     TICKET_EVENT_PREFIX,
     parse_timestamp,
+    person,
+    ticket_data,
     verify,
 )
 
 
-def _iso(value):
-    """Zendesk timestamp -> canonical ISO 8601 UTC, or None."""
-    if not value:
-        return None
-    try:
-        parsed = parse_timestamp(str(value))
-    except ValueError as exc:
-        raise PermanentError(f"not an ISO 8601 timestamp: {value!r}", category="mapping") from exc
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class IntegrationConnectorZendesk(models.AbstractModel):
     _name = "integration.connector.zendesk"
-    _inherit = "integration.connector"
+    _inherit = "integration.helpdesk.connector"
     _description = "Zendesk connector"
-
-    def _offers_billing_context(self, backend):
-        return True
 
     # ------------------------------------------------------------------
     # Webhook
@@ -82,49 +73,38 @@ class IntegrationConnectorZendesk(models.AbstractModel):
     # Mapping
     # ------------------------------------------------------------------
     def _event_map(self, event, payload):
-        detail = payload.get("detail")
-        if not isinstance(detail, dict):
-            raise PermanentError("the Zendesk event has no 'detail' object (the ticket)", category="mapping")
-        ticket_id = clean_text(detail.get("id"))
-        if not ticket_id and str(payload.get("subject") or "").startswith("zen:ticket:"):
-            ticket_id = payload["subject"].split(":", 2)[2] or None
-        if not ticket_id:
-            raise PermanentError("the Zendesk event names no ticket (detail.id)", category="mapping")
-        raw_status = str(detail.get("status") or "").strip().lower()
-        status = STATUS_MAP.get(raw_status)
-        if not status:
-            raise PermanentError(
-                f"ticket {ticket_id}: unknown Zendesk status {detail.get('status')!r}",
-                category="mapping",
-                hint="Zendesk statuses are new, open, pending, hold, solved and closed: check the webhook body.",
-            )
-        requester = detail.get("requester") if isinstance(detail.get("requester"), dict) else {}
-        requester_id = clean_text(detail.get("requester_id")) or clean_text(requester.get("id"))
-        tags = detail.get("tags") or []
-        if isinstance(tags, str):  # trigger placeholder {{ticket.tags}}: space separated
-            tags = tags.split()
-        updated_at = _iso(detail.get("updated_at")) or _iso(payload.get("time"))
-        data = {
-            "subject": clean_text(detail.get("subject")) or f"Zendesk ticket #{ticket_id}",
-            "description": clean_text(detail.get("description")),
-            "status": status,
-            "priority": PRIORITY_MAP.get(str(detail.get("priority") or "").strip().lower()),
-            "tags": [str(tag) for tag in tags if str(tag).strip()],
-            "customer_ref": requester_id,
-            "requester_email": clean_text(requester.get("email")),
-            "requester_name": clean_text(requester.get("name")),
-            "created_at": _iso(detail.get("created_at")),
-            "updated_at": updated_at,
-            "metadata": {
-                "zendesk_ticket_id": ticket_id,
-                "zendesk_event": payload["type"],
-                "zendesk_organization_id": clean_text(detail.get("organization_id")),
-                "channel": clean_text((detail.get("via") or {}).get("channel"))
-                if isinstance(detail.get("via"), dict)
-                else None,
-            },
-        }
+        ticket_id, data = ticket_data(payload)
+        self._resolve_requester(event, ticket_id, data)
         message = {"type": "support_ticket", "external_id": ticket_id, "action": "upsert", "data": data}
-        if updated_at:
-            message["occurred_at"] = updated_at
+        if data.get("updated_at"):
+            message["occurred_at"] = data["updated_at"]
         return [message]
+
+    # ------------------------------------------------------------------
+    # Zendesk API (Users API for requesters)
+    # ------------------------------------------------------------------
+    def _helpdesk_auth_headers(self, backend):
+        credentials = backend.sudo()
+        if not (credentials.helpdesk_api_user and credentials.helpdesk_api_token):
+            raise PermanentError(
+                f"backend {backend.name} has no Zendesk API user or token",
+                hint="Put an agent's e-mail in API user and a Zendesk API token in API token, then retry.",
+            )
+        basic = f"{credentials.helpdesk_api_user}/token:{credentials.helpdesk_api_token}"
+        return {"Authorization": "Basic " + base64.b64encode(basic.encode()).decode()}
+
+    def _helpdesk_api_ready(self, backend):
+        return super()._helpdesk_api_ready(backend) and bool(backend.sudo().helpdesk_api_user)
+
+    def _helpdesk_fetch_person(self, backend, ref):
+        if not ref.isdigit():
+            return None
+        answer = self._helpdesk_get_or_none(backend, f"/api/v2/users/{ref}.json")
+        user = (answer or {}).get("user")
+        return person(user) if isinstance(user, dict) else None
+
+    def _helpdesk_ticket_url(self, backend, ticket_ref):
+        return f"{backend.api_url.rstrip('/')}/agent/tickets/{ticket_ref}" if backend.api_url else False
+
+    def _helpdesk_test_path(self, backend):
+        return "/api/v2/users/me.json"

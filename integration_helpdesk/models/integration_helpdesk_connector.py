@@ -1,0 +1,141 @@
+"""What every helpdesk connector shares (Zendesk, Freshdesk).
+
+A helpdesk backend answers the billing-context API, reads the helpdesk's
+API with its own credentials (``helpdesk_api_user`` / ``helpdesk_api_token``,
+system administrators only) and resolves a ticket's requester once: an
+event that names the requester by id only is completed with the requester's
+e-mail from the helpdesk's API, unless Odoo already knows the requester (a
+binding, or the ticket's own requester e-mail). The support-ticket applier
+then binds the requester to the contact with that e-mail.
+
+A concrete connector inherits this model and overrides the ``_helpdesk_*``
+hooks: how to authenticate, where the API lives, how to read a person.
+"""
+
+from odoo import models
+from odoo.exceptions import UserError
+
+from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError
+from odoo.addons.integration_base.http_client import send
+
+
+class IntegrationHelpdeskConnector(models.AbstractModel):
+    _name = "integration.helpdesk.connector"
+    _inherit = "integration.connector"
+    _description = "Helpdesk connector (shared by the helpdesk systems)"
+
+    def _offers_billing_context(self, backend):
+        return True
+
+    # ------------------------------------------------------------------
+    # Hooks of each helpdesk
+    # ------------------------------------------------------------------
+    def _helpdesk_auth_headers(self, backend):
+        """Authorization headers of the helpdesk's API. :raise PermanentError: no credentials"""
+        raise PermanentError(f"connector {backend.connector_type} has no helpdesk API")
+
+    def _helpdesk_fetch_person(self, backend, ref):
+        """The requester ``ref`` as the helpdesk's API knows it.
+
+        :return: dict of ``email``, ``name`` and ``organization_ref``, or
+            None when the helpdesk no longer has this person
+        """
+        raise PermanentError(f"connector {backend.connector_type} cannot read people")
+
+    def _helpdesk_ticket_url(self, backend, ticket_ref):
+        """Where an agent opens ticket ``ticket_ref`` in the helpdesk (False when unknown)."""
+        return False
+
+    def _helpdesk_test_path(self, backend):
+        """A cheap GET proving the credentials work (e.g. the API user)."""
+        raise UserError(self.env._("This connector has no connection test."))
+
+    # ------------------------------------------------------------------
+    # The API
+    # ------------------------------------------------------------------
+    def _helpdesk_api_url(self, backend):
+        url = (backend.api_url or "").rstrip("/")
+        if not url:
+            raise PermanentError(
+                f"backend {backend.name} has no API URL",
+                hint="Set the helpdesk's address (e.g. https://acme.zendesk.com) as the backend's API URL.",
+            )
+        return url
+
+    def _helpdesk_api_ready(self, backend):
+        """True when the backend can call the helpdesk's API (address and token set)."""
+        return bool(backend.api_url and backend.sudo().helpdesk_api_token)
+
+    def _helpdesk_request(self, backend, method, path, payload=None):
+        """One call to the helpdesk's API: timeout, rate limit, errors classified.
+
+        :return: the decoded JSON answer (None for an empty body)
+        :raise RateLimited: / :raise RetryableError: / :raise PermanentError:
+        """
+        url = f"{self._helpdesk_api_url(backend)}{path}"
+        response = send(
+            method,
+            url,
+            timeout=backend.timeout,
+            headers=dict(self._helpdesk_auth_headers(backend), Accept="application/json"),
+            json=payload,
+            rate=backend.rate_limit,
+            rate_key=backend.id,
+        )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PermanentError(f"{method} {path} answered something else than JSON") from exc
+
+    def _helpdesk_get_or_none(self, backend, path):
+        """GET ``path``; None when the helpdesk answers 404 (deleted)."""
+        try:
+            return self._helpdesk_request(backend, "GET", path)
+        except PermanentError as exc:
+            response = getattr(exc, "response", None)
+            if response is not None and response.status_code == 404:
+                return None
+            raise
+
+    def _test_connection(self, backend):
+        try:
+            self._helpdesk_request(backend, "GET", self._helpdesk_test_path(backend))
+        except IntegrationError as exc:
+            raise UserError(self.env._("The helpdesk refused the connection test: %s", exc.message)) from exc
+        return self.env._("%s API reachable with these credentials.", backend.name)
+
+    # ------------------------------------------------------------------
+    # The requester of a ticket, resolved once
+    # ------------------------------------------------------------------
+    def _resolve_requester(self, event, ticket_ref, data):
+        """Complete ``data`` with the requester's e-mail when Odoo cannot link the ticket otherwise.
+
+        Asks the helpdesk's API only when the requester is not bound to a
+        contact and the ticket does not remember the requester's e-mail.
+        """
+        ref = data.get("customer_ref")
+        if not ref or data.get("requester_email"):
+            return
+        backend = event.backend_id
+        Binding = self.env["integration.binding"]
+        if Binding._find(backend, "customer", ref):
+            return
+        ticket = Binding._find_record(backend, "support_ticket", ticket_ref)
+        if ticket and ticket.requester_ref == ref and ticket.requester_email:
+            return
+        if not self._helpdesk_api_ready(backend):
+            event._add_note(
+                f"requester {ref}: the event has no e-mail and the backend has no API credentials to ask for it; "
+                f"bind the requester to a contact or configure the helpdesk API."
+            )
+            return
+        person = self._helpdesk_fetch_person(backend, ref)
+        if not person:
+            event._add_note(f"requester {ref} is not in the helpdesk any more: the ticket is not linked.")
+            return
+        data["requester_email"] = person.get("email") or None
+        data["requester_name"] = data.get("requester_name") or person.get("name") or None
+        if not data.get("organization_ref"):
+            data["organization_ref"] = person.get("organization_ref") or None
