@@ -1,4 +1,4 @@
-"""HubSpot specifics that need no ORM: signature v3, the CRM object kinds, MRR.
+"""HubSpot specifics that need no ORM: signature v3, the CRM object kinds.
 
 HubSpot signs webhook requests (v3) with the app's client secret::
 
@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import time
 
+from odoo.addons.integration_base.billing import monthly  # noqa: F401 (HubSpot's MRR: the suite's)
 from odoo.addons.integration_base.exceptions import SignatureError
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
@@ -45,9 +46,6 @@ SUPPORTED_EVENTS = frozenset(
 )
 CONTACT_PROPERTIES = ("firstname", "lastname", "email", "phone", "address", "city", "zip", "state", "country")
 COMPANY_PROPERTIES = ("name", "domain", "phone", "address", "address2", "city", "zip", "state", "country")
-
-#: months per billing interval, to turn a price into monthly recurring revenue
-MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1, "year": 12}
 
 
 def decode_uri(uri):
@@ -83,10 +81,3 @@ def verify(secrets, headers, body, method, uris, now=None, tolerance=TOLERANCE):
             if uri and hmac.compare_digest(sign(secret, method, uri, body, timestamp).encode(), signature.encode()):
                 return True
     raise SignatureError("no matching signature")
-
-
-def monthly(amount, quantity, interval, interval_count):
-    """Monthly recurring revenue of ``quantity`` x ``amount`` every ``interval_count`` ``interval``."""
-    if interval not in MONTHS_PER_INTERVAL:
-        return 0.0
-    return amount * quantity / (MONTHS_PER_INTERVAL[interval] * (interval_count or 1))

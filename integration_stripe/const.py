@@ -143,3 +143,6 @@ EU_COUNTRIES = frozenset(
 VAT_TAX_ID_TYPES = {"GB": "gb_vat", "CH": "ch_vat", "NO": "no_vat", "AU": "au_abn", "NZ": "nz_gst", "ZA": "za_vat"}
 #: tax id types whose value is a VAT number (the ones Odoo's partner VAT maps to)
 VAT_TYPES = frozenset({"eu_vat", *VAT_TAX_ID_TYPES.values()})
+
+#: what a customer is read with: its VAT numbers and its default payment method (brand, last 4, expiry)
+CUSTOMER_EXPAND = ["tax_ids", "invoice_settings.default_payment_method"]

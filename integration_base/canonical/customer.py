@@ -14,6 +14,15 @@ SIMPLE_FIELDS = {
     "company_registry": "company_registry",
 }
 
+#: canonical ``payment_method`` key -> partner field
+PAYMENT_METHOD_FIELDS = {
+    "type": "integration_payment_method_type",
+    "brand": "integration_payment_method_brand",
+    "last4": "integration_payment_method_last4",
+    "exp_month": "integration_payment_method_exp_month",
+    "exp_year": "integration_payment_method_exp_year",
+}
+
 
 class IntegrationCanonicalCustomer(models.AbstractModel):
     _name = "integration.canonical.customer"
@@ -43,6 +52,9 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
             vals["is_company"] = data["is_company"]
         if "address" in data:
             vals.update(self._address_vals(data["address"] or {}))
+        if "payment_method" in data:
+            method = data["payment_method"] or {}
+            vals.update({field: method.get(key) or False for key, field in PAYMENT_METHOD_FIELDS.items()})
         if data.get("lang"):
             lang = self.env["res.lang"]._get_data(code=data["lang"].replace("-", "_"))
             if lang and lang.active:
@@ -113,7 +125,7 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
     # Outbound
     # ------------------------------------------------------------------
     def _export_data(self, partner, event):
-        return {
+        data = {
             "name": partner.name or partner.display_name,
             "email": partner.email or None,
             "phone": partner.phone or None,
@@ -130,3 +142,6 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
             },
             "metadata": {"odoo_model": partner._name, "odoo_id": partner.id},
         }
+        if partner.integration_payment_method_type:
+            data["payment_method"] = {key: partner[field] or None for key, field in PAYMENT_METHOD_FIELDS.items()}
+        return data

@@ -5,6 +5,7 @@ from . import (
     integration_canonical_naming,
     integration_applier,
     integration_backend,
+    integration_billing,
     integration_binding,
     integration_canonical_type,
     integration_claim,

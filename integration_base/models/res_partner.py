@@ -24,6 +24,13 @@ class ResPartner(models.Model):
 
     integration_subscription_ids = fields.One2many("integration.subscription", "partner_id", string="Subscriptions")
     integration_binding_count = fields.Integer(compute="_compute_integration_binding_count", compute_sudo=True)
+    # The default payment method as the billing system shows it (canonical
+    # customer ``payment_method``): never more than brand, last 4 and expiry.
+    integration_payment_method_type = fields.Char(string="Payment method", readonly=True, copy=False)
+    integration_payment_method_brand = fields.Char(string="Payment method brand", readonly=True, copy=False)
+    integration_payment_method_last4 = fields.Char(string="Payment method last 4", readonly=True, copy=False)
+    integration_payment_method_exp_month = fields.Integer(string="Expiry month", readonly=True, copy=False)
+    integration_payment_method_exp_year = fields.Integer(string="Expiry year", readonly=True, copy=False)
 
     def _compute_integration_binding_count(self):
         counts = dict(

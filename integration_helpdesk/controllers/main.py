@@ -2,8 +2,11 @@
 
 ``GET /integration/helpdesk/<backend reference>/billing-context?email=<requester>``
 with ``Authorization: Bearer <the backend's API key>`` answers, in JSON, the
-customer's subscriptions and entitlement, open invoices and amounts due, and
-last payment. Read only; every refusal says why:
+customer's billing as an agent needs it (``integration.helpdesk.billing.context``):
+entitlement and entitlements, subscriptions with totals and MRR, next invoice
+date, payment method, failed payments (dunning), open invoices, amounts due
+and overdue, last payment, and a link to the customer in Odoo. Read only;
+every refusal says why:
 
 =====================================  ======
 unknown backend (or not a helpdesk)    404
@@ -12,6 +15,11 @@ no API key on the backend, bad token   401
 no customer with that e-mail           404
 several customers with that e-mail     409
 =====================================  ======
+
+No CORS headers are sent, on purpose: the helpdesk calls this route from its
+servers (a Zendesk app through Zendesk's proxy, ``client.request`` with
+``cors: false``), never from an agent's browser, which must not hold the key.
+A browser page of another origin cannot read the answer.
 """
 
 import hmac
@@ -22,17 +30,8 @@ from odoo.http import request
 from odoo.tools import email_normalize
 
 from odoo.addons.integration_base.exceptions import WebhookError
-from odoo.addons.integration_base.values import iso_datetime
 
 _logger = logging.getLogger(__name__)
-
-
-def _money(amount, currency):
-    return f"{currency.round(amount):.{currency.decimal_places}f}"
-
-
-def _date(value):
-    return value.isoformat() if value else None
 
 
 class HelpdeskBillingContextController(http.Controller):
@@ -97,80 +96,4 @@ class HelpdeskBillingContextController(http.Controller):
         backend = self._backend(env, reference)
         self._check_token(backend)
         customer = self._customer(env, backend, email)
-        company = backend.company_id
-        subscriptions = env["integration.subscription"].search(
-            [("partner_id", "child_of", customer.id), ("company_id", "=", company.id)], order="id desc", limit=50
-        )
-        return {
-            "customer": {"name": customer.name, "email": customer.email or None, "is_company": customer.is_company},
-            "entitlement": subscriptions._best_entitlement(),
-            "subscriptions": [self._subscription_json(sub) for sub in subscriptions],
-            **self._invoices_json(env, customer, company),
-            "last_payment": self._last_payment_json(env, customer, company),
-        }
-
-    def _subscription_json(self, sub):
-        return {
-            "plan": sub.plan_code,
-            "plan_name": sub.plan_name or sub.plan_code,
-            "status": sub.status,
-            "entitlement": sub.entitlement_state,
-            "quantity": sub.quantity,
-            "amount": _money(sub.amount, sub.currency_id) if sub.currency_id else None,
-            "currency": sub.currency_id.name or None,
-            "interval": sub.interval or None,
-            "current_period_end": iso_datetime(sub.current_period_end),
-            "cancel_at_period_end": sub.cancel_at_period_end,
-        }
-
-    def _invoices_json(self, env, customer, company):
-        """``open_invoices`` (oldest due first) and ``amount_due`` per currency."""
-        domain = [
-            ("move_type", "=", "out_invoice"),
-            ("state", "=", "posted"),
-            ("payment_state", "in", ("not_paid", "partial")),
-            ("commercial_partner_id", "=", customer.id),
-            ("company_id", "=", company.id),
-        ]
-        Move = env["account.move"]
-        invoices = Move.search(domain, order="invoice_date_due, id", limit=50)
-        due = Move._read_group(domain, ["currency_id"], ["amount_residual:sum"], order="currency_id")
-        today = env.cr.now().date()
-        return {
-            "open_invoices": [
-                {
-                    "number": move.name,
-                    "date": _date(move.invoice_date),
-                    "due_date": _date(move.invoice_date_due),
-                    "currency": move.currency_id.name,
-                    "total": _money(move.amount_total, move.currency_id),
-                    "amount_due": _money(move.amount_residual, move.currency_id),
-                    "payment_state": move.payment_state,
-                    "overdue": bool(move.invoice_date_due and move.invoice_date_due < today),
-                }
-                for move in invoices
-            ],
-            "amount_due": [{"currency": currency.name, "amount": _money(amount, currency)} for currency, amount in due],
-        }
-
-    def _last_payment_json(self, env, customer, company):
-        payment = env["account.payment"].search(
-            [
-                ("partner_type", "=", "customer"),
-                ("payment_type", "=", "inbound"),
-                ("partner_id", "child_of", customer.id),
-                ("state", "in", ("in_process", "paid")),
-                ("company_id", "=", company.id),
-            ],
-            order="date desc, id desc",
-            limit=1,
-        )
-        if not payment:
-            return None
-        return {
-            "date": _date(payment.date),
-            "amount": _money(payment.amount, payment.currency_id),
-            "currency": payment.currency_id.name,
-            "reference": payment.name,
-            "state": payment.state,
-        }
+        return env["integration.helpdesk.billing.context"]._answer(backend, customer)

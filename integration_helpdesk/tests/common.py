@@ -43,3 +43,89 @@ class ZendeskCaseMixin(IntegrationCaseMixin):
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(secret, timestamp, body),
         }
+
+
+class BillingWorldMixin:
+    """Acme Corp (company) and Jane Doe (its contact): subscriptions, invoices,
+    payments, a card on file and a failed payment, for the billing views of
+    the helpdesk (API, sidebar app, pushed fields). Mixed in first:
+    ``(BillingWorldMixin, ZendeskCaseMixin, AccountTestInvoicing*)``, so that
+    the user rights ZendeskCaseMixin gives exist when the world is made."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.currency = cls.company_data["currency"]
+        Partner = cls.env["res.partner"]
+        cls.acme = Partner.create(
+            {
+                "name": "Acme Corp",
+                "is_company": True,
+                "email": "billing@acme.example",
+                "integration_payment_method_type": "card",
+                "integration_payment_method_brand": "visa",
+                "integration_payment_method_last4": "4242",
+                "integration_payment_method_exp_month": 8,
+                "integration_payment_method_exp_year": 2030,
+            }
+        )
+        cls.jane = Partner.create({"name": "Jane Doe", "email": "jane.doe@acme.example", "parent_id": cls.acme.id})
+        Subscription = cls.env["integration.subscription"]
+        common = {"partner_id": cls.acme.id, "company_id": cls.env.company.id, "currency_id": cls.currency.id}
+        cls.pro = Subscription.create(
+            dict(
+                common,
+                name="Pro - Acme",
+                plan_code="pro",
+                plan_name="Pro",
+                amount=49.0,
+                quantity=3,
+                interval="month",
+                status="past_due",
+                current_period_end=datetime(2026, 4, 1),
+            )
+        )
+        cls.starter = Subscription.create(
+            dict(common, name="Starter - Acme", plan_code="starter", amount=9.0, status="canceled")
+        )
+        cls.inv_open = cls._invoice(cls.acme, 100.0, due="2099-12-31")
+        cls.inv_partial = cls._invoice(cls.jane, 200.0, due="2026-02-09")
+        cls.inv_paid = cls._invoice(cls.acme, 30.0, due="2026-02-09")
+        cls.draft = cls.init_invoice("out_invoice", partner=cls.acme, amounts=[999.0], taxes=[])
+        cls._pay(cls.inv_paid, 30.0, "2026-02-01")
+        cls.last_payment = cls._pay(cls.inv_partial, 50.0, "2026-02-15")
+        cls.failure = cls._failed_payment(
+            cls.inv_partial, "The payment of 150 USD for the invoice failed: card declined."
+        )
+
+    @classmethod
+    def _invoice(cls, partner, amount, due):
+        invoice = cls.init_invoice(
+            "out_invoice", partner=partner, invoice_date="2026-01-10", amounts=[amount], taxes=[]
+        )
+        invoice.invoice_date_due = due
+        invoice.action_post()
+        return invoice
+
+    @classmethod
+    def _pay(cls, invoice, amount, date):
+        return (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount, "payment_date": date})
+            ._create_payments()
+        )
+
+    @classmethod
+    def _failed_payment(cls, invoice, text):
+        """What generic dunning leaves after a failed payment: an open exception on the invoice."""
+        billing = cls._create_backend("canonical", name="Billing platform")
+        event, _created = cls.env["integration.event"]._ingest(
+            billing, {"external_id": f"evt-fail-{invoice.id}", "event_type": "payment"}, json.dumps({"type": "payment"})
+        )
+        return cls.env["integration.exception"]._open(
+            event, "payment_failed", text, severity="medium", records=invoice, key=f"payment_failed:{invoice.id}"
+        )
+
+    def _money(self, amount):
+        return f"{amount:.{self.currency.decimal_places}f}"

@@ -1,67 +1,15 @@
-from datetime import datetime
-
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
 
-from .common import ZendeskCaseMixin
+from .common import BillingWorldMixin, ZendeskCaseMixin
 
 CONTROLLER_LOGGER = "odoo.addons.integration_helpdesk.controllers.main"
 
 
 @tagged("post_install", "-at_install")
-class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.currency = cls.company_data["currency"]
-        Partner = cls.env["res.partner"]
-        cls.acme = Partner.create({"name": "Acme Corp", "is_company": True, "email": "billing@acme.example"})
-        cls.jane = Partner.create({"name": "Jane Doe", "email": "jane.doe@acme.example", "parent_id": cls.acme.id})
-        Subscription = cls.env["integration.subscription"]
-        common = {"partner_id": cls.acme.id, "company_id": cls.env.company.id, "currency_id": cls.currency.id}
-        cls.pro = Subscription.create(
-            dict(
-                common,
-                name="Pro - Acme",
-                plan_code="pro",
-                plan_name="Pro",
-                amount=49.0,
-                quantity=3,
-                interval="month",
-                status="past_due",
-                current_period_end=datetime(2026, 4, 1),
-            )
-        )
-        cls.starter = Subscription.create(
-            dict(common, name="Starter - Acme", plan_code="starter", amount=9.0, status="canceled")
-        )
-        cls.inv_open = cls._invoice(cls.acme, 100.0, due="2099-12-31")
-        cls.inv_partial = cls._invoice(cls.jane, 200.0, due="2026-02-09")
-        cls.inv_paid = cls._invoice(cls.acme, 30.0, due="2026-02-09")
-        cls.draft = cls.init_invoice("out_invoice", partner=cls.acme, amounts=[999.0], taxes=[])
-        cls._pay(cls.inv_paid, 30.0, "2026-02-01")
-        cls.last_payment = cls._pay(cls.inv_partial, 50.0, "2026-02-15")
-
-    @classmethod
-    def _invoice(cls, partner, amount, due):
-        invoice = cls.init_invoice(
-            "out_invoice", partner=partner, invoice_date="2026-01-10", amounts=[amount], taxes=[]
-        )
-        invoice.invoice_date_due = due
-        invoice.action_post()
-        return invoice
-
-    @classmethod
-    def _pay(cls, invoice, amount, date):
-        return (
-            cls.env["account.payment.register"]
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"amount": amount, "payment_date": date})
-            ._create_payments()
-        )
-
+class TestBillingContext(BillingWorldMixin, ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
     def _get(self, email="jane.doe@acme.example", token=None, reference=None):
         headers = {}
         if token is not False:
@@ -74,17 +22,16 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
             headers=headers,
         )
 
-    def _money(self, amount):
-        return f"{amount:.{self.currency.decimal_places}f}"
-
     def test_context_of_a_contact_is_its_company_billing(self):
         response = self._get()
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.headers["Cache-Control"], "no-store")
         context = response.json()
         self.assertEqual(
-            context["customer"], {"name": "Acme Corp", "email": "billing@acme.example", "is_company": True}
+            {key: context["customer"][key] for key in ("name", "email", "is_company")},
+            {"name": "Acme Corp", "email": "billing@acme.example", "is_company": True},
         )
+        self.assertTrue(context["customer"]["odoo_url"].endswith(f"/odoo/res.partner/{self.acme.id}"))
         self.assertEqual(context["entitlement"], "grace", "past due: the best entitlement among the subscriptions")
         self.assertEqual(
             [(sub["plan"], sub["status"], sub["entitlement"]) for sub in context["subscriptions"]],
@@ -146,6 +93,12 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
             },
             {"entitlement": "none", "subscriptions": [], "open_invoices": [], "amount_due": [], "last_payment": None},
         )
+        self.assertEqual(
+            {key: context[key] for key in ("entitlements", "next_invoice_date", "payment_method")},
+            {"entitlements": [], "next_invoice_date": None, "payment_method": None},
+        )
+        self.assertEqual(context["dunning"]["status"], "ok")
+        self.assertEqual(context["mrr"]["amount"], self._money(0))
 
     @mute_logger(CONTROLLER_LOGGER)
     def test_bad_credentials_are_refused(self):
@@ -200,3 +153,66 @@ class TestBillingContext(ZendeskCaseMixin, AccountTestInvoicingHttpCommon):
         context = self._get().json()
         self.assertNotIn("enterprise", [sub["plan"] for sub in context["subscriptions"]])
         self.assertEqual(context["entitlement"], "grace")
+
+    def test_finding2_what_an_agent_needs_to_see(self):
+        """Finding 2 of issue 14: unit amount only, no total or MRR, no next invoice date,
+        no payment method, no failed-payment status, no entitlement list."""
+        context = self._get().json()
+        pro = next(sub for sub in context["subscriptions"] if sub["plan"] == "pro")
+        self.assertEqual(
+            {key: pro[key] for key in ("amount", "quantity", "total", "mrr", "interval_count")},
+            {
+                "amount": self._money(49),
+                "quantity": 3,
+                "total": self._money(147),
+                "mrr": self._money(147),
+                "interval_count": 1,
+            },
+        )
+        self.assertEqual(context["mrr"], {"amount": self._money(147), "currency": self.currency.name}, "entitled only")
+        self.assertEqual(context["next_invoice_date"], "2026-04-01")
+        self.assertEqual(
+            context["payment_method"],
+            {"type": "card", "brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2030, "expired": False},
+        )
+        dunning = context["dunning"]
+        self.assertEqual((dunning["status"], dunning["failed_payments"]), ("failing", 1))
+        self.assertIn("card declined", dunning["last_failure"])
+        self.assertTrue(dunning["last_failure_at"].endswith("Z"))
+        self.assertEqual(
+            context["entitlements"],
+            [
+                {
+                    "plan": "pro",
+                    "plan_name": "Pro",
+                    "quantity": 3,
+                    "state": "grace",
+                    "until": "2026-04-01T00:00:00Z",
+                    "ends": False,
+                }
+            ],
+        )
+        self.assertEqual(
+            context["amount_overdue"], {"amount": self._money(150), "currency": self.currency.name, "invoices": 1}
+        )
+        # finance settles the failure: the agent sees it at once
+        self.failure.action_resolve()
+        self.assertEqual(self._get().json()["dunning"]["status"], "past_due", "still past due, no open failure")
+
+    def test_yearly_plan_mrr_and_expired_card(self):
+        self.pro.write({"interval": "year", "amount": 1200.0, "quantity": 2})
+        self.acme.write({"integration_payment_method_exp_month": 1, "integration_payment_method_exp_year": 2020})
+        context = self._get().json()
+        self.assertEqual(context["mrr"]["amount"], self._money(200))
+        self.assertTrue(context["payment_method"]["expired"])
+
+    def test_no_cors_the_key_stays_on_servers(self):
+        """The API sends no CORS header: a page in an agent's browser cannot read it (documented)."""
+        self.env.flush_all()
+        response = self.url_open(
+            f"/integration/helpdesk/{self.backend.reference}/billing-context",
+            params={"email": "jane.doe@acme.example"},
+            headers={"Authorization": f"Bearer {self.backend.api_key}", "Origin": "https://acme.zendesk.com"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertFalse([name for name in response.headers if name.lower().startswith("access-control-")])

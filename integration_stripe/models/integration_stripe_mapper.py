@@ -25,6 +25,7 @@ from odoo.addons.integration_base.schemas import short
 
 from .. import mapping, mapping_invoice, mapping_payment, reading
 from ..amounts import iso, to_datetime, to_decimal
+from ..const import CUSTOMER_EXPAND
 from ..fetch import StripeFetcher
 
 #: canonical type -> (kind of Stripe object, the event whose mapping reads it)
@@ -199,7 +200,7 @@ class IntegrationStripeMapper(models.AbstractModel):
             return
         if "customer" not in run.fetch.kinds:
             return  # the applier waits for it (MissingReference, retried)
-        current = run.fetch.get("/v1/customers", customer_id, expand=["tax_ids"])
+        current = run.fetch.get("/v1/customers", customer_id, expand=CUSTOMER_EXPAND)
         if current and not current.get("deleted"):
             run.emit("customer", customer_id, mapping.customer_data(current))
 
@@ -210,7 +211,7 @@ class IntegrationStripeMapper(models.AbstractModel):
         if run.type == "customer.deleted" or obj.get("deleted"):
             run.emit("customer", obj["id"], mapping.deleted_customer_data(obj), action="delete")
             return
-        customer = run.fetch.fresh("customer", obj, "/v1/customers", expand=["tax_ids"])
+        customer = run.fetch.fresh("customer", obj, "/v1/customers", expand=CUSTOMER_EXPAND)
         if customer.get("deleted"):
             run.emit("customer", obj["id"], {"name": obj.get("name") or obj["id"]}, action="delete")
             return

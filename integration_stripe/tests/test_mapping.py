@@ -33,6 +33,59 @@ def valid(canonical_type, external_id, data, action="upsert"):
 
 
 class TestCustomersProductsSubscriptions(unittest.TestCase):
+    def test_customer_payment_method_brand_last4_expiry_only(self):
+        customer = stripe_object("customer.created")
+        # as GET /v1/customers/{id}?expand[]=invoice_settings.default_payment_method answers
+        customer["invoice_settings"] = {
+            "custom_fields": None,
+            "default_payment_method": {
+                "id": "pm_1QaT4p2Zr8sLm0Card",
+                "object": "payment_method",
+                "type": "card",
+                "card": {
+                    "brand": "visa",
+                    "country": "BE",
+                    "exp_month": 8,
+                    "exp_year": 2030,
+                    "fingerprint": "Xt5EWLLDS7FJjR1c",
+                    "funding": "credit",
+                    "last4": "4242",
+                },
+                "customer": customer["id"],
+            },
+            "footer": None,
+        }
+        data = mapping.customer_data(customer)
+        self.assertEqual(
+            data["payment_method"], {"type": "card", "brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2030}
+        )
+        valid("customer", customer["id"], data)
+        customer["invoice_settings"]["default_payment_method"] = {
+            "id": "pm_1QaT4p2Zr8sLm0Sepa",
+            "object": "payment_method",
+            "type": "sepa_debit",
+            "sepa_debit": {"bank_code": "37040044", "country": "DE", "last4": "3000"},
+        }
+        self.assertEqual(
+            mapping.customer_data(customer)["payment_method"],
+            {"type": "sepa_debit", "brand": None, "last4": "3000", "exp_month": None, "exp_year": None},
+        )
+        # not expanded (a webhook's copy): Odoo keeps what it has; none at Stripe: cleared
+        customer["invoice_settings"]["default_payment_method"] = "pm_1QaT4p2Zr8sLm0Card"
+        self.assertNotIn("payment_method", mapping.customer_data(customer))
+        customer["invoice_settings"]["default_payment_method"] = None
+        self.assertIsNone(mapping.customer_data(customer)["payment_method"])
+        # the legacy default source, expanded
+        customer["default_source"] = {
+            "id": "card_1Q",
+            "object": "card",
+            "brand": "MasterCard",
+            "last4": "4444",
+            "exp_month": 1,
+            "exp_year": 2031,
+        }
+        self.assertEqual(mapping.customer_data(customer)["payment_method"]["brand"], "MasterCard")
+
     def test_customer_with_address_vat_and_locale(self):
         customer = stripe_object("customer.created")
         customer["tax_ids"] = {"data": [{"type": "eu_vat", "value": "BE0477472701"}, {"type": "us_ein", "value": "1"}]}
