@@ -1,6 +1,7 @@
 {
     "name": "Integration Helpdesk",
-    "summary": "A Zendesk-style helpdesk: signed ticket webhooks in, a billing-context API out",
+    "summary": "Zendesk and Freshdesk: tickets in, linked to their customer and triaged; billing context, "
+    "a Zendesk sidebar app and billing fields out",
     "version": "19.0.1.0.0",
     "category": "Integration",
     "license": "LGPL-3",
@@ -10,6 +11,8 @@
     "development_status": "Alpha",
     "depends": ["integration_base"],
     "data": [
+        "canonical/customer_billing.xml",
+        "data/ir_cron_data.xml",
         "views/integration_backend_views.xml",
     ],
     "installable": True,

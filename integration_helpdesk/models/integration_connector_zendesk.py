@@ -20,6 +20,11 @@ the requester's Zendesk user id and ``organization_ref``
 event-subscription event) is completed from the Users API
 (``GET /api/v2/users/{id}``, the backend's API user and token) the first
 time, until the requester is bound to a contact.
+
+Outbound: the customer's billing (canonical ``customer_billing``) is written
+into the user fields of its bound users and the organization fields of its
+bound organization (``PUT /api/v2/users/{id}``,
+``PUT /api/v2/organizations/{id}``), for Zendesk triggers and views.
 """
 
 import base64
@@ -32,6 +37,7 @@ from odoo.addons.integration_base.values import clean_text
 from ..zendesk import (
     IGNORED_TICKET_EVENTS,
     INVOCATION_HEADER,
+    ORGANIZATION_PREFIX,
     TICKET_EVENT_PREFIX,
     parse_timestamp,
     person,
@@ -108,3 +114,15 @@ class IntegrationConnectorZendesk(models.AbstractModel):
 
     def _helpdesk_test_path(self, backend):
         return "/api/v2/users/me.json"
+
+    def _helpdesk_push_billing(self, backend, ref, message):
+        """PUT the billing into the organization's ``organization_fields`` or the user's ``user_fields``."""
+        values = self._helpdesk_billing_values(backend, message)
+        if ref.startswith(ORGANIZATION_PREFIX):
+            organization = ref[len(ORGANIZATION_PREFIX) :]
+            path, body = f"/api/v2/organizations/{organization}.json", {"organization": {"organization_fields": values}}
+        elif ref.isdigit():
+            path, body = f"/api/v2/users/{ref}.json", {"user": {"user_fields": values}}
+        else:
+            return None
+        return self._helpdesk_or_none(lambda: self._helpdesk_request(backend, "PUT", path, body))

@@ -12,6 +12,8 @@ A concrete connector inherits this model and overrides the ``_helpdesk_*``
 hooks: how to authenticate, where the API lives, how to read a person.
 """
 
+import json
+
 from odoo import models
 from odoo.exceptions import UserError
 
@@ -50,6 +52,14 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
         """A cheap GET proving the credentials work (e.g. the API user)."""
         raise UserError(self.env._("This connector has no connection test."))
 
+    def _helpdesk_push_billing(self, backend, ref, message):
+        """Write the customer's billing fields on the helpdesk record ``ref`` (a person or an organization).
+
+        :param message: the canonical ``customer_billing`` message
+        :return: the response, or None when the helpdesk no longer has ``ref``
+        """
+        raise PermanentError(f"connector {backend.connector_type} does not write billing fields")
+
     # ------------------------------------------------------------------
     # The API
     # ------------------------------------------------------------------
@@ -82,6 +92,9 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
             rate=backend.rate_limit,
             rate_key=backend.id,
         )
+        return self._helpdesk_json(response, method, path)
+
+    def _helpdesk_json(self, response, method, path):
         if not response.content:
             return None
         try:
@@ -91,8 +104,12 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
 
     def _helpdesk_get_or_none(self, backend, path):
         """GET ``path``; None when the helpdesk answers 404 (deleted)."""
+        return self._helpdesk_or_none(lambda: self._helpdesk_request(backend, "GET", path))
+
+    def _helpdesk_or_none(self, call):
+        """``call()``; None when the helpdesk answers 404 (the object was deleted there)."""
         try:
-            return self._helpdesk_request(backend, "GET", path)
+            return call()
         except PermanentError as exc:
             response = getattr(exc, "response", None)
             if response is not None and response.status_code == 404:
@@ -139,3 +156,73 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
         data["requester_name"] = data.get("requester_name") or person.get("name") or None
         if not data.get("organization_ref"):
             data["organization_ref"] = person.get("organization_ref") or None
+
+    # ------------------------------------------------------------------
+    # Billing pushed to the helpdesk (canonical customer_billing)
+    # ------------------------------------------------------------------
+    def _outbound_accepts(self, backend, canonical_type, record):
+        """Only the customer's billing, and only for customers the helpdesk knows (bound people)."""
+        if canonical_type != "customer_billing":
+            return False
+        people = self.env["res.partner"].sudo().search([("id", "child_of", record.commercial_partner_id.id)])
+        return bool(self.env["integration.binding"]._find_for(backend, "customer", people))
+
+    def _outbound_deliver(self, backend, event, message):
+        """Write the billing fields on every person and organization of the customer, unless unchanged.
+
+        Each write sets absolute values (a retry or a replay writes the same),
+        through the backend's rate limit; a 429 retries the event after the
+        helpdesk's ``Retry-After``.
+        """
+        previous = self._helpdesk_last_sent(event)
+        if previous and previous == message["data"]:
+            event._add_note("the customer's billing has not changed since it was last written: nothing sent.")
+            return None
+        response = None
+        for ref in message["data"]["customer_refs"]:
+            answer = self._helpdesk_push_billing(backend, ref, message)
+            if answer is None:
+                event._add_note(f"{ref} is not in the helpdesk any more: not written.")
+            response = answer or response
+        if response is None:
+            event._add_note("no person or organization of the helpdesk to write to.")
+        return response
+
+    def _helpdesk_last_sent(self, event):
+        """The ``data`` of the last message sent for the same customer and backend, or None."""
+        last = (
+            self.env["integration.event"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("direction", "=", "out"),
+                    ("canonical_type", "=", event.canonical_type),
+                    ("res_model", "=", event.res_model),
+                    ("res_id", "=", event.res_id),
+                    ("state", "=", "done"),
+                    ("response_status", ">", 0),
+                    ("id", "!=", event.id),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+        try:
+            return json.loads(last.payload)["data"] if last.payload else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _helpdesk_billing_values(self, backend, message):
+        """``{field key: value}`` of the backend's billing fields (empty keys are not written)."""
+        data = message["data"]
+        values = {
+            backend.helpdesk_field_status: data["entitlement"],
+            backend.helpdesk_field_plan: ", ".join(data["plans"]),
+            backend.helpdesk_field_overdue: self._helpdesk_amount(backend, data["amount_overdue"]),
+        }
+        return {key.strip(): value for key, value in values.items() if key and key.strip()}
+
+    def _helpdesk_amount(self, backend, amount):
+        """An amount as the helpdesk's field takes it (default: a number)."""
+        return float(amount)
