@@ -14,6 +14,9 @@
         "canonical/customer_billing.xml",
         "data/ir_cron_data.xml",
         "views/integration_backend_views.xml",
+        "views/integration_support_ticket_views.xml",
+        "views/res_partner_views.xml",
+        "views/account_move_views.xml",
     ],
     "installable": True,
 }

@@ -114,19 +114,18 @@ class IntegrationBilling(models.AbstractModel):
             "expired": card_expired(month, year, self.env.cr.now().date()),
         }
 
-    def _dunning(self, customer, company, subscriptions):
-        """Failed payments still open for finance, and what they mean for the customer.
-
-        ``status``: ``failing`` (open failed-payment exceptions), ``past_due``
-        (a subscription past due or unpaid, no open failure), else ``ok``.
-        """
-        partners = self.env["res.partner"].sudo().search([("id", "child_of", customer.id)])
+    @api.model
+    def _open_payment_failures(self, customer, company):
+        """Open *failed payment* exceptions on the customer, its contacts or its invoices, newest first."""
+        partners = (
+            self.env["res.partner"].sudo().with_context(active_test=False).search([("id", "child_of", customer.id)])
+        )
         invoices = (
             self.env["account.move"]
             .sudo()
             .search([("commercial_partner_id", "=", customer.id), ("move_type", "=", "out_invoice")])
         )
-        failures = (
+        return (
             self.env["integration.exception"]
             .sudo()
             .search(
@@ -145,6 +144,14 @@ class IntegrationBilling(models.AbstractModel):
                 order="create_date desc, id desc",
             )
         )
+
+    def _dunning(self, customer, company, subscriptions):
+        """Failed payments still open for finance, and what they mean for the customer.
+
+        ``status``: ``failing`` (open failed-payment exceptions), ``past_due``
+        (a subscription past due or unpaid, no open failure), else ``ok``.
+        """
+        failures = self._open_payment_failures(customer, company)
         past_due = subscriptions.filtered(lambda sub: sub.status in ("past_due", "unpaid"))
         last = failures[:1]
         return {

@@ -6,6 +6,20 @@ from odoo import api, fields, models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    integration_ticket_count = fields.Integer(string="Support tickets", compute="_compute_integration_ticket_count")
+
+    def _compute_integration_ticket_count(self):
+        """Support tickets about this invoice (named in them, or its failed payment)."""
+        Ticket = self.env["integration.support.ticket"]
+        counts = {}
+        if Ticket.has_access("read"):
+            counts = {
+                invoice.id: count
+                for invoice, count in Ticket._read_group([("invoice_id", "in", self.ids)], ["invoice_id"], ["__count"])
+            }
+        for move in self:
+            move.integration_ticket_count = counts.get(move.id, 0)
+
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
         posted.filtered(

@@ -44,10 +44,6 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
         """
         raise PermanentError(f"connector {backend.connector_type} cannot read people")
 
-    def _helpdesk_ticket_url(self, backend, ticket_ref):
-        """Where an agent opens ticket ``ticket_ref`` in the helpdesk (False when unknown)."""
-        return False
-
     def _helpdesk_test_path(self, backend):
         """A cheap GET proving the credentials work (e.g. the API user)."""
         raise UserError(self.env._("This connector has no connection test."))

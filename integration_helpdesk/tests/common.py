@@ -117,15 +117,33 @@ class BillingWorldMixin:
         )
 
     @classmethod
-    def _failed_payment(cls, invoice, text):
-        """What generic dunning leaves after a failed payment: an open exception on the invoice."""
+    def _failed_payment(cls, invoice, reason):
+        """A failed payment of ``invoice`` reported by the billing platform, applied by generic dunning.
+
+        :return: the open *failed payment* exception it leaves
+        """
         billing = cls._create_backend("canonical", name="Billing platform")
+        Binding = cls.env["integration.binding"]
+        Binding._bind(billing, "customer", "cus_acme", invoice.commercial_partner_id)
+        Binding._bind(billing, "invoice", "in_failed", invoice)
+        message = cls._message(
+            "payment",
+            "pi_failed",
+            {
+                "customer_ref": "cus_acme",
+                "invoice_ref": "in_failed",
+                "amount": f"{invoice.amount_residual:.2f}",
+                "currency": invoice.currency_id.name,
+                "date": "2026-02-20",
+                "status": "failed",
+                "failure_reason": reason,
+            },
+        )
         event, _created = cls.env["integration.event"]._ingest(
-            billing, {"external_id": f"evt-fail-{invoice.id}", "event_type": "payment"}, json.dumps({"type": "payment"})
+            billing, {"external_id": "evt_pi_failed", "event_type": "payment"}, json.dumps(message)
         )
-        return cls.env["integration.exception"]._open(
-            event, "payment_failed", text, severity="medium", records=invoice, key=f"payment_failed:{invoice.id}"
-        )
+        event._process()  # what its job does
+        return event.exception_ids
 
     def _money(self, amount):
         return f"{amount:.{self.currency.decimal_places}f}"

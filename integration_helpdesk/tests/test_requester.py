@@ -95,7 +95,8 @@ class TestZendeskRequester(ZendeskCaseMixin, HttpCase):
                     "partner_id": self.ana.id,
                     "requester_email": "ana.pereira@pereira-consulting.example",
                     "requester_name": "Ana Pereira",
-                    "priority": "high",
+                    "priority": "urgent",
+                    "helpdesk_priority": "high",
                     "status": "open",
                 }
             ],
@@ -125,7 +126,8 @@ class TestZendeskRequester(ZendeskCaseMixin, HttpCase):
             [
                 {
                     "status": "solved",
-                    "priority": "high",
+                    "priority": "urgent",
+                    "category": "billing",
                     "tags": "payment",
                     "requester_email": "ana.pereira@pereira-consulting.example",
                     "description": "Hello, my card was charged but the invoice still shows as unpaid.",

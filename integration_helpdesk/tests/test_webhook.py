@@ -61,7 +61,10 @@ class TestZendeskWebhook(ZendeskCaseMixin, HttpCase):
                 {
                     "name": "Double charge on invoice",
                     "status": "new",
-                    "priority": "high",
+                    "priority": "urgent",
+                    "helpdesk_priority": "high",
+                    "category": "billing",
+                    "billing_reason": "charge",
                     "tags": "billing, vip",
                     "partner_id": requester.id,
                     "description": "We were charged twice for the March invoice.",
@@ -106,7 +109,9 @@ class TestZendeskWebhook(ZendeskCaseMixin, HttpCase):
                 {
                     "name": "Cannot download my invoice",
                     "status": "open",
-                    "priority": "normal",
+                    "priority": "high",
+                    "helpdesk_priority": "normal",
+                    "category": "billing",
                     "tags": "billing, invoice_pdf",
                     "requester_email": "Jane.Doe@Acme.example",
                     "requester_name": "Jane Doe",

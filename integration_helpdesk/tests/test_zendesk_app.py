@@ -91,7 +91,7 @@ class TestZendeskApp(BillingWorldMixin, ZendeskCaseMixin, AccountTestInvoicingHt
             "amount_due": f"{self._money(250)} {self.currency.name}",
             "last_payment": f"{self._money(50)} {self.currency.name} on 2026-02-15",
             "payment_method": "Visa •••• 4242, expires 08/2030",
-            "failed_payments": "1 open: The payment of 150 USD for the invoice failed: card declined.",
+            "failed_payments": f"1 open: {self.failure.details}",
             "entitlements": "Pro × 3 – Grace period renews 2026-04-01",
         }
         with self._fake_zendesk("jane.doe@acme.example") as zendesk:
