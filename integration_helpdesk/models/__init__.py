@@ -2,6 +2,7 @@ from . import integration_backend
 from . import integration_connector
 from . import integration_helpdesk_connector
 from . import integration_connector_zendesk
+from . import integration_connector_freshdesk
 from . import integration_helpdesk_billing_context
 from . import integration_support_ticket
 from . import integration_subscription

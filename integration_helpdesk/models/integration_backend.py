@@ -4,7 +4,10 @@ from odoo import api, fields, models
 class IntegrationBackend(models.Model):
     _inherit = "integration.backend"
 
-    connector_type = fields.Selection(selection_add=[("zendesk", "Zendesk")], ondelete={"zendesk": "cascade"})
+    connector_type = fields.Selection(
+        selection_add=[("zendesk", "Zendesk"), ("freshdesk", "Freshdesk")],
+        ondelete={"zendesk": "cascade", "freshdesk": "cascade"},
+    )
     helpdesk_billing_context_url = fields.Char(
         string="Billing context URL",
         compute="_compute_helpdesk_billing_context_url",
