@@ -94,9 +94,7 @@ class BillingWorldMixin:
         cls.draft = cls.init_invoice("out_invoice", partner=cls.acme, amounts=[999.0], taxes=[])
         cls._pay(cls.inv_paid, 30.0, "2026-02-01")
         cls.last_payment = cls._pay(cls.inv_partial, 50.0, "2026-02-15")
-        cls.failure = cls._failed_payment(
-            cls.inv_partial, "The payment of 150 USD for the invoice failed: card declined."
-        )
+        cls.failure = cls._failed_payment(cls.inv_partial, "card declined")
 
     @classmethod
     def _invoice(cls, partner, amount, due):
