@@ -171,8 +171,11 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
         helpdesk's ``Retry-After``.
         """
         previous = self._helpdesk_last_sent(event)
-        if previous and previous == message["data"]:
-            event._add_note("the customer's billing has not changed since it was last written: nothing sent.")
+        written = self._helpdesk_written(backend, message["data"])
+        if previous and self._helpdesk_written(backend, previous) == written:
+            event._add_note(
+                "the customer's billing fields have not changed since they were last written: nothing sent."
+            )
             return None
         response = None
         for ref in message["data"]["customer_refs"]:
@@ -208,6 +211,10 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
             return json.loads(last.payload)["data"] if last.payload else None
         except (ValueError, KeyError, TypeError):
             return None
+
+    def _helpdesk_written(self, backend, data):
+        """What a push of ``data`` writes: to whom, which fields, which values."""
+        return sorted(data.get("customer_refs") or []), self._helpdesk_billing_values(backend, {"data": data})
 
     def _helpdesk_billing_values(self, backend, message):
         """``{field key: value}`` of the backend's billing fields (empty keys are not written)."""

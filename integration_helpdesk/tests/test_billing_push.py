@@ -102,7 +102,13 @@ class TestZendeskBillingPush(BillingWorldMixin, ZendeskCaseMixin, AccountTestInv
         self.perform_jobs()
         event = self._outbound()[-1]
         self.assertEqual(event.state, "done")
-        self.assertIn("has not changed", event.note)
+        self.assertIn("have not changed", event.note)
+        self.assertFalse(self.api.calls)
+        # the MRR changes, not the fields written in Zendesk (status, plan, overdue): nothing to write
+        self._next_transaction()
+        self.pro.write({"amount": 59.0})
+        self.perform_jobs()
+        self.assertIn("have not changed", self._outbound()[-1].note)
         self.assertFalse(self.api.calls)
 
     def test_payment_clears_the_overdue_amount(self):
