@@ -40,4 +40,6 @@ class IntegrationSupportTicket(models.Model):
     tags = fields.Char()
     opened_at = fields.Datetime()
     updated_at = fields.Datetime()
-    subscription_ids = fields.One2many(related="partner_id.integration_subscription_ids", string="Subscriptions")
+    subscription_ids = fields.One2many(
+        related="partner_id.commercial_partner_id.integration_subscription_ids", string="Subscriptions"
+    )

@@ -103,6 +103,10 @@ class TestTriageLinks(BillingWorldMixin, ZendeskCaseMixin, AccountTestInvoicingH
             other, [{"category": "other", "billing_reason": False, "invoice_id": False, "priority": "normal"}]
         )
         self.assertEqual(named.helpdesk_url, "https://acme.zendesk.com/agent/tickets/7001")
+        self.assertEqual(named.partner_id, self.jane)
+        self.assertEqual(
+            named.subscription_ids, self.pro | self.starter, "the account's subscriptions, not the contact's"
+        )
 
     def test_finance_sees_tickets_on_the_customer_and_the_invoice(self):
         self._ticket("7101", "My card was declined")
