@@ -31,9 +31,7 @@ class IntegrationSupportTicket(models.Model):
     commercial_partner_id = fields.Many2one(
         related="partner_id.commercial_partner_id", store=True, index=True, string="Customer account"
     )
-    invoice_id = fields.Many2one(
-        "account.move", string="Invoice", index="btree_not_null", ondelete="set null", tracking=True
-    )
+    invoice_id = fields.Many2one("account.move", index="btree_not_null", ondelete="set null", tracking=True)
     payment_failure_id = fields.Many2one(
         "integration.exception", string="Failed payment", index="btree_not_null", ondelete="set null"
     )

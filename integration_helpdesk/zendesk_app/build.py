@@ -93,10 +93,10 @@ def main(argv=None):
     try:
         data = build_zip(args.odoo_url)
     except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     Path(args.output).write_bytes(data)
-    print(f"{args.output}: {len(data)} bytes, for {odoo_host(args.odoo_url)}")
+    sys.stdout.write(f"{args.output}: {len(data)} bytes, for {odoo_host(args.odoo_url)}\n")
     return 0
 
 
