@@ -77,7 +77,9 @@ class Settings:
         }
         self.job_capacity = env_int("INTEGRATION_JOB_CAPACITY", self.workers["jobs"] * self.processes["jobs"])
         self.cron_threads = env_int("INTEGRATION_CRON_THREADS", 1)
-        self.nice = env_int("INTEGRATION_BACKGROUND_NICE", 0)
+        # people first: on a machine short of CPU the kernel serves the web
+        # processes before the background roles (ingest, jobs, runner)
+        self.nice = env_int("INTEGRATION_BACKGROUND_NICE", 10)
         self.extra_addons = env("INTEGRATION_EXTRA_ADDONS", "")
         # only to measure what it costs: a dbfilter makes Odoo list the
         # databases (a new PostgreSQL connection) on every request
