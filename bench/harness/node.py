@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,6 +187,9 @@ class Node:
 
     # -- life --------------------------------------------------------------
     def start(self, timeout=300):
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(self.url, timeout=2)
+            raise SystemExit(f"something already answers on {self.url}: set BENCH_HTTP_PORT / BENCH_PORT_BASE")
         shutil.rmtree(self.run_dir / "log", ignore_errors=True)
         args = ["bash", str(REPO / "setup/run")]
         if self.log_level:
@@ -342,6 +346,8 @@ def bench_session(name, args, log_level=None):
     Yields ``(pg, db, node)`` with the node started; stops it and drops the
     copy afterwards, unless ``args.keep_db``.
     """
+    # a benchmark stopped with SIGTERM (timeout, kill) stops its node too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     pg = PgCluster()
     pg.ensure()
     template_db(pg)

@@ -50,7 +50,9 @@ def render():
             )
         for row in ingest["peak"].values():
             out.append(
-                f"| **{row['target']}, peak** ({row['concurrency']} senders) | {row.get('path', 'direct')} | - | "
+                f"| **{row['target']}, peak** ({row['concurrency']} senders"
+                f"{', median of ' + str(row['rounds']) if row.get('rounds') else ''}) | "
+                f"{row.get('path', 'direct')} | - | "
                 f"**{fmt(row['accepted_per_s'])}** | {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | "
                 f"{fmt(row['p99_ms'])} | {row['4xx']} | {row['5xx']} | {sum(row['errors'].values())} |"
             )
