@@ -178,19 +178,24 @@ def odoo_conf(s, role, index=1, run_dir=None, db=None, http_port=None):
         )
     if run_dir:
         options["logfile"] = Path(run_dir) / "log" / f"{role}-{index}.log"
-    capacity = 0 if role == "test" else s.job_capacity
     lines = ["[options]"] + [f"{k} = {v}" for k, v in options.items()]
-    lines += [
-        "",
-        "[queue_job]",
-        f"channels = root:{capacity},root.integration:{capacity}",
-        # the runner asks the jobs pool through the edge's job gateway
-        "scheme = http",
-        "host = 127.0.0.1",
-        f"port = {s.gateway_port}",
-        "",
-    ]
-    return "\n".join(lines)
+    if role == "runner":
+        capacity = s.job_capacity
+        lines += [
+            "",
+            "[queue_job]",
+            f"channels = root:{capacity},root.integration:{capacity}",
+            # the runner asks the jobs pool through the edge's job gateway
+            "scheme = http",
+            "host = 127.0.0.1",
+            f"port = {s.gateway_port}",
+        ]
+    else:
+        # No runner in an HTTP role: once queue_job is imported at start-up
+        # (a server-wide module importing it, e.g. integration_amqp), its
+        # prefork hook spawns a runner worker unless the capacity is 0.
+        lines += ["", "[queue_job]", "channels = root:0"]
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------

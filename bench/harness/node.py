@@ -34,6 +34,7 @@ from pg import PgCluster
 # BENCH_TEMPLATE_DB: another name when several checkouts share the machine's
 # benchmark cluster (each would rebuild the template for its own code)
 TEMPLATE_DB = os.environ.get("BENCH_TEMPLATE_DB") or "bench_template"
+RUNNER_LOCK = 2293787760715711918  # queue_job's PG_ADVISORY_LOCK_ID (jobrunner/runner.py)
 ROLE_OFFSET = {"web": 100, "ingest": 200, "jobs": 300}  # setup/roles.py's port layout
 EDGE_SETTINGS = {
     "edge_webhook_rate": "INTEGRATION_EDGE_WEBHOOK_RATE",
@@ -319,8 +320,9 @@ class Node:
         rows = self.pg.query(
             self.db,
             """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND a.datname = %s""",
-            (self.db,),
+                WHERE l.locktype = 'advisory' AND l.granted AND a.datname = %s
+                  AND l.classid = %s AND l.objid = %s""",
+            (self.db, RUNNER_LOCK >> 32, RUNNER_LOCK & 0xFFFFFFFF),
         )
         runners = {pid: name for name, pid in self.masters("runner").items()}
         for (app,) in rows or ():
