@@ -353,7 +353,8 @@ def bench_session(name, args, log_level=None):
     pg = PgCluster()
     pg.ensure()
     template_db(pg)
-    db = clone_db(pg, f"bench_{name}")
+    # BENCH_DB_PREFIX: another prefix beside another checkout running the same benchmark
+    db = clone_db(pg, f"{os.environ.get('BENCH_DB_PREFIX') or 'bench_'}{name}")
     node = Node(pg, db, args, log_level=log_level)
     try:
         with node:
