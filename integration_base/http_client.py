@@ -148,22 +148,39 @@ def is_outage_status(status):
     return status >= 500 or status in (401, 403, 429)
 
 
-def bucket_for(key, rate):
-    """The process-wide bucket of ``key`` (a backend), re-made if its rate changed."""
+def bucket_for(key, rate, capacity=None):
+    """The process-wide bucket of ``key`` (a backend), re-made if its rate or burst changed.
+
+    :param capacity: the burst (default: one second's worth of ``rate``), e.g.
+        HubSpot's 190 requests per 10 seconds are ``rate=19, capacity=190``
+    """
     with _buckets_lock:
         bucket = _buckets.get(key)
-        if bucket is None or bucket.rate != float(rate):
-            bucket = _buckets[key] = TokenBucket(rate)
+        if bucket is None or bucket.rate != float(rate) or bucket.capacity != float(capacity or max(rate, 1)):
+            bucket = _buckets[key] = TokenBucket(rate, capacity)
         return bucket
 
 
-def send(method, url, *, timeout, headers=None, json=None, data=None, idempotency_key=None, rate=None, rate_key=None):
+def send(
+    method,
+    url,
+    *,
+    timeout,
+    headers=None,
+    json=None,
+    data=None,
+    idempotency_key=None,
+    rate=None,
+    rate_key=None,
+    burst=None,
+):
     """Perform one HTTP request and classify its outcome.
 
     :param timeout: seconds (connect and read); mandatory, never ``None``
     :param idempotency_key: sent as ``Idempotency-Key`` so that a retried
         call has its effect once at the receiver
     :param rate: calls per second allowed for ``rate_key`` (no limit if falsy)
+    :param burst: calls allowed at once before ``rate`` applies (default: ``rate``)
     :return: the :class:`requests.Response` of a 2xx/3xx answer
     :raise Throttled: our own rate limit reached (no call made)
     :raise RateLimited: 429
@@ -178,7 +195,7 @@ def send(method, url, *, timeout, headers=None, json=None, data=None, idempotenc
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
     if rate:
-        wait = bucket_for(rate_key or url, rate).acquire()
+        wait = bucket_for(rate_key or url, rate, burst).acquire()
         if wait:
             raise Throttled(f"rate limit reached for {rate_key or url}", retry_after=wait)
     started = time.monotonic()

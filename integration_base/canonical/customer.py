@@ -1,4 +1,17 @@
-"""Canonical customer <-> ``res.partner``."""
+"""Canonical customer <-> ``res.partner``.
+
+Besides upserts and deletes (archive), a customer message may be
+
+* a **merge** (``action: merge``, ``merged_refs``): the applier core moves
+  the bindings of the merged objects onto the survivor's partner; a merged
+  partner that is nothing but a duplicate is archived, one that holds
+  accounting or other systems' links stays and a person decides
+  (:meth:`_merge_loser`);
+* an **erase** (``action: erase``, a privacy deletion such as GDPR's right
+  to erasure): the bound partner's personal data is anonymized, unless a
+  legal hold (posted accounting entries) obliges Odoo to keep it; either way
+  the chatter says what was done (:meth:`_erase`).
+"""
 
 from odoo import models
 
@@ -12,7 +25,30 @@ SIMPLE_FIELDS = {
     "phone": "phone",
     "vat": "vat",
     "company_registry": "company_registry",
+    "website": "website",
 }
+#: partner fields holding personal data, cleared by an erase
+PERSONAL_FIELDS = (
+    "email",
+    "phone",
+    "mobile",
+    "website",
+    "function",
+    "comment",
+    "vat",
+    "company_registry",
+    "ref",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_id",
+    "country_id",
+    "title",
+    "image_1920",
+    "partner_latitude",
+    "partner_longitude",
+)
 
 #: canonical ``payment_method`` key -> partner field
 PAYMENT_METHOD_FIELDS = {
@@ -34,19 +70,23 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
     # Inbound
     # ------------------------------------------------------------------
     def _apply_record(self, message, event, partner):
+        if message.get("action") == "erase":
+            return self._erase(message, event, partner)
+        backend = event.backend_id
         if partner:
-            self._write_changed(partner, self._customer_vals(self._owned_filter(message, event, partner)))
+            vals = self._customer_vals(backend, self._owned_filter(message, event, partner))
+            self._write_changed(partner, vals)
             return self._finish(message, event, partner, "updated")
-        partner = self._match_partner(event.backend_id, message["external_id"], message["data"])
+        partner = self._match_partner(backend, message["external_id"], message["data"])
         if partner:
-            partner.write(self._customer_vals(self._owned_filter(message, event, partner)))
+            partner.write(self._customer_vals(backend, self._owned_filter(message, event, partner)))
             return self._finish(message, event, partner, "linked")
-        vals = self._customer_vals(message["data"])
+        vals = self._customer_vals(backend, message["data"])
         vals.setdefault("company_id", False)
         partner = self.env["res.partner"].create(vals)
         return self._finish(message, event, partner, "created")
 
-    def _customer_vals(self, data):
+    def _customer_vals(self, backend, data):
         vals = {field: data[key] or False for key, field in SIMPLE_FIELDS.items() if key in data}
         if "is_company" in data:
             vals["is_company"] = data["is_company"]
@@ -59,6 +99,10 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
             lang = self.env["res.lang"]._get_data(code=data["lang"].replace("-", "_"))
             if lang and lang.active:
                 vals["lang"] = lang.code
+        if data.get("parent_ref"):
+            vals["parent_id"] = self._partner_of(backend, data["parent_ref"]).id
+        elif "parent_ref" in data:
+            vals["parent_id"] = False
         return vals
 
     def _address_vals(self, address):
@@ -87,6 +131,10 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
     def _match_partner(self, backend, external_id, data):
         """Find the partner of a new external customer by the configured keys.
 
+        Every contact counts, those of a company included (Jane Doe under
+        Acme Corp is Jane Doe): a person matches people first, a company
+        companies first.
+
         :return: a partner or an empty recordset
         :raise AmbiguousMatch: when several partners match
         """
@@ -102,7 +150,9 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
                 candidates |= Partner.search(
                     [(field, operator, data[key]), ("company_id", "in", (False, backend.company_id.id))], limit=10
                 )
-        candidates = candidates.filtered(lambda p: not p.parent_id or p.is_company)
+        if "is_company" in data:
+            same_kind = candidates.filtered(lambda p: p.is_company == data["is_company"])
+            candidates = same_kind or candidates
         if len(candidates) > 1:
             raise AmbiguousMatch(
                 self.env._(
@@ -122,6 +172,93 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
         return record, text(data.get("name")) or text(data.get("email"))
 
     # ------------------------------------------------------------------
+    # Merges and erasure
+    # ------------------------------------------------------------------
+    def _legal_hold(self, partner):
+        """Why Odoo must keep ``partner``'s data (posted accounting entries), or None."""
+        moves = self.env["account.move"].search_count(
+            [
+                ("state", "=", "posted"),
+                "|",
+                ("partner_id", "=", partner.id),
+                ("commercial_partner_id", "=", partner.id),
+            ]
+        )
+        return f"{moves} posted accounting entries" if moves else None
+
+    def _merge_loser(self, message, event, loser, survivor):
+        """A merged partner with accounting or links to other systems stays: a person decides."""
+        reasons = [self._legal_hold(loser)]
+        others = self.env["integration.binding"].search(
+            [("res_model", "=", loser._name), ("res_id", "=", loser.id), ("backend_id", "!=", event.backend_id.id)]
+        )
+        if others:
+            reasons.append(f"links to {', '.join(sorted(set(others.backend_id.mapped('name'))))}")
+        reasons = [reason for reason in reasons if reason]
+        if not reasons:
+            return super()._merge_loser(message, event, loser, survivor)
+        text = (
+            f"{event.backend_id.name} merged {loser.display_name} into {survivor.display_name}; the Odoo contact "
+            f"{loser.display_name} has {' and '.join(reasons)}, so it stays as it is."
+        )
+        loser.message_post(body=text)
+        self.env["integration.exception"]._open(
+            event,
+            "business",
+            text,
+            severity="medium",
+            records=loser,
+            key=f"merge:{loser.id}:{survivor.id}",
+            hint="If both contacts are the same customer, merge them in Odoo (Contacts > Action > Merge), "
+            "then close this exception.",
+        )
+        return loser
+
+    def _erase(self, message, event, partner):
+        """Anonymize the bound partner (privacy deletion), unless a legal hold keeps its data."""
+        backend = event.backend_id
+        if not partner:
+            event._add_note(f"customer {message['external_id']}: privacy deletion of a contact Odoo never knew.")
+            return None
+        hold = self._legal_hold(partner)
+        if hold:
+            text = (
+                f"{backend.name} asked for the personal data of {partner.display_name} to be erased "
+                f"(privacy deletion); Odoo keeps it: {hold} must be retained (legal hold)."
+            )
+            partner.message_post(body=text)
+            self.env["integration.exception"]._open(
+                event,
+                "business",
+                text,
+                severity="medium",
+                records=partner,
+                key=f"erase:{partner.id}",
+                hint="Erase what the law allows by hand once the retention period ends, and answer the person's "
+                "request within the legal deadline.",
+            )
+            return self._finish(message, event, partner, "held")
+        cleared = [name for name in PERSONAL_FIELDS if name in partner._fields and partner[name]]
+        vals = dict.fromkeys(cleared, False)
+        vals.update(name=f"Anonymized contact {partner.id}", active=False)
+        partner.with_context(tracking_disable=True).write(vals)
+        purged = self.env["integration.event"]._purge_personal_data(partner)
+        # what the chatter tracked before (old e-mails, names) goes too
+        self.env["mail.tracking.value"].search(
+            [("mail_message_id.model", "=", partner._name), ("mail_message_id.res_id", "=", partner.id)]
+        ).unlink()
+        partner.message_post(
+            body=self.env._(
+                "Personal data erased at the request of %(backend)s (privacy deletion): %(fields)s cleared, "
+                "%(events)s stored event payload(s) purged; archived.",
+                backend=backend.name,
+                fields=", ".join(["name"] + cleared),
+                events=purged,
+            )
+        )
+        return self._finish(message, event, partner, "anonymized")
+
+    # ------------------------------------------------------------------
     # Outbound
     # ------------------------------------------------------------------
     def _export_data(self, partner, event):
@@ -132,6 +269,8 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
             "is_company": partner.is_company,
             "vat": partner.vat or None,
             "company_registry": partner.company_registry or None,
+            "website": partner.website or None,
+            "parent_ref": self._ref(event, "customer", partner.parent_id),
             "address": {
                 "line1": partner.street or None,
                 "line2": partner.street2 or None,

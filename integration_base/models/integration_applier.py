@@ -53,11 +53,15 @@ class IntegrationApplier(models.AbstractModel):
     def _apply_message(self, message, event):
         """Lock the external object, find its record, skip a stale message, apply the rest."""
         binding = self._lock_binding(message, event)
+        if message.get("action") == "merge":
+            binding = self._merge_bindings(message, event, binding)
         if self._skip_stale(message, event, binding):
             return None
         record = binding._record() if binding else None
         if self._archive_on_delete and message.get("action") == "delete":
             return self._archive_deleted(message, event, record)
+        if record and binding.deleted and message.get("action", "upsert") in ("upsert", "merge"):
+            self._restore_deleted(message, event, record)  # the source has it again
         return self._apply_record(message, event, record)
 
     @api.model
@@ -215,12 +219,103 @@ class IntegrationApplier(models.AbstractModel):
         return self._finish(message, event, record, "skipped")
 
     def _archive_deleted(self, message, event, record):
-        """A delete message archives the bound record (and keeps its binding as a tombstone)."""
-        if not record:
-            event._add_note(f"{message['type']} {message['external_id']} deleted before Odoo knew it.")
+        """A delete message archives the bound record (and keeps its binding as a tombstone).
+
+        Nothing is ever deleted in Odoo (a customer's invoices stay); a
+        binding that is already a tombstone (deleted, or merged into another
+        object) changes nothing.
+        """
+        binding = self.env["integration.binding"]._find(event.backend_id, message["type"], message["external_id"])
+        if not record or binding.deleted:
+            event._add_note(
+                f"{message['type']} {message['external_id']} deleted "
+                f"{'again, or after a merge' if record else 'before Odoo knew it'}: nothing to archive."
+            )
             return None
-        record.active = False
+        if "active" in record._fields:
+            record.active = False
+        self._post(
+            record,
+            self.env._(
+                "Archived: %(backend)s deleted %(ref)s (event %(event)s).",
+                backend=event.backend_id.name,
+                ref=message["external_id"],
+                event=event.display_name,
+            ),
+        )
         return self._finish(message, event, record, "deleted")
+
+    def _restore_deleted(self, message, event, record):
+        """An object the source deleted is back (restored there): so is its archived record."""
+        if "active" not in record._fields or record.active:
+            return
+        record.active = True
+        self._post(
+            record,
+            self.env._(
+                "Restored: %(backend)s has %(ref)s again.", backend=event.backend_id.name, ref=message["external_id"]
+            ),
+        )
+        event._add_note(f"{message['type']} {message['external_id']} restored at the source.")
+
+    def _merge_bindings(self, message, event, binding):
+        """Move the bindings of ``merged_refs`` onto the survivor's record (``action: merge``).
+
+        The merged ids stay bound to the survivor as tombstones (a late event
+        about them changes nothing); when Odoo did not know the survivor yet,
+        the record of the first merged object becomes its record. Another
+        record a merged object was bound to is the type's to settle
+        (:meth:`_merge_loser`).
+
+        :return: the survivor's binding (possibly empty)
+        """
+        Binding = self.env["integration.binding"]
+        backend, kind = event.backend_id, message["type"]
+        survivor = binding._record() if binding else None
+        for ref in message.get("merged_refs") or ():
+            if ref == message["external_id"]:
+                continue
+            Binding._lock(backend, kind, ref)
+            merged = Binding._find(backend, kind, ref)
+            record = merged._record() if merged else None
+            if not record:
+                continue
+            if not survivor:
+                survivor = record
+                binding = Binding._bind(backend, kind, message["external_id"], record)
+            elif record != survivor:
+                self._merge_loser(message, event, record, survivor)
+                event._touch(record, "merged")
+            merged.write({"res_model": survivor._name, "res_id": survivor.id, "deleted": True})
+            self._post(
+                survivor,
+                self.env._(
+                    "%(backend)s merged %(merged)s into %(survivor)s: its link now points here.",
+                    backend=backend.name,
+                    merged=ref,
+                    survivor=message["external_id"],
+                ),
+            )
+        return binding
+
+    def _merge_loser(self, message, event, loser, survivor):
+        """Settle a record whose external object was merged into ``survivor``'s: archived by default."""
+        if "active" in loser._fields:
+            loser.active = False
+        self._post(
+            loser,
+            self.env._(
+                "Archived: %(backend)s merged it into %(survivor)s.",
+                backend=event.backend_id.name,
+                survivor=survivor.display_name,
+            ),
+        )
+        return loser
+
+    def _post(self, record, body):
+        """Audit ``body`` in ``record``'s chatter, when it has one."""
+        if hasattr(record, "message_post"):
+            record.message_post(body=body)
 
     def _bound_record(self, backend, canonical_type, external_id, missing):
         """The record bound to a referenced object.

@@ -84,6 +84,7 @@ class IntegrationBinding(models.Model):
                 ("res_model", "=", records._name),
                 ("res_id", "in", records.ids),
             ],
+            order="deleted, id desc",  # a tombstone (deleted or merged object) is the last choice
             limit=limit,
         )
 
@@ -123,7 +124,7 @@ class IntegrationBinding(models.Model):
             vals.update(
                 source_ts=to_datetime(message.get("occurred_at")),
                 source_version=message.get("source_version") and str(message["source_version"]),
-                deleted=message.get("action") == "delete",
+                deleted=message.get("action") in ("delete", "erase"),
                 correlation_id=message.get("correlation_id"),
             )
         if event:

@@ -152,8 +152,13 @@ class IntegrationConnector(models.AbstractModel):
     def _outbound_accepts(self, backend, canonical_type, record):
         """False when ``record`` is not for this system (no outbound event is made).
 
-        E.g. a connector that only updates objects it already knows.
+        E.g. a connector that only updates objects it already knows. By
+        default, customers are the commercial entities (companies and people
+        of no company): a connector that also wants the people of a company
+        (a CRM's contacts) says so here.
         """
+        if canonical_type == "customer":
+            return not record.parent_id or record.is_company
         return True
 
     def _outbound_enqueue(self, backend, event):

@@ -251,6 +251,30 @@ class IntegrationEvent(models.Model):
     # Retention
     # ------------------------------------------------------------------
     @api.model
+    def _purge_personal_data(self, record):
+        """Blank the stored payloads of every event about ``record`` (a privacy erasure).
+
+        Inbound events that touched it and outbound events that sent it keep
+        their metadata; what they carried of the person goes.
+
+        :return: the number of events purged
+        """
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE integration_event e
+               SET payload = NULL, headers = NULL, canonical = NULL, error_traceback = NULL,
+                   payload_purged = TRUE, write_date = now() at time zone 'UTC'
+             WHERE (e.res_model = %s AND e.res_id = %s)
+                OR e.id IN (SELECT event_id FROM integration_event_record WHERE res_model = %s AND res_id = %s)
+            """,
+            (record._name, record.id, record._name, record.id),
+        )
+        count = self.env.cr.rowcount
+        self.invalidate_model(["payload", "headers", "canonical", "error_traceback", "payload_purged"])
+        return count
+
+    @api.model
     def _cron_purge_payloads(self):
         """Blank raw payloads and headers past the retention period.
 

@@ -65,6 +65,8 @@ class IntegrationEventInbox(models.AbstractModel):
         event = self.browse(event_id)
         if supported:
             event._enqueue("_process")
+        elif not rejected:
+            self._track_unsupported(backend, identity["event_type"])
         return event, True
 
     def _insert_once(self, vals):
@@ -105,6 +107,56 @@ class IntegrationEventInbox(models.AbstractModel):
         except psycopg2.errors.SerializationFailure:
             row = None
         return row[0] if row else None
+
+    # ------------------------------------------------------------------
+    # Event types a backend keeps sending but its connector does not handle
+    # ------------------------------------------------------------------
+    def _track_unsupported(self, backend, event_type):
+        """Count an unsupported event type off the webhook's path: one pending job per type."""
+        self.sudo().with_delay(
+            channel=backend.job_channel,
+            identity_key=f"integration.unsupported:{backend.id}:{event_type}",
+            description=f"Unsupported {event_type} ({backend.name})",
+        )._report_unsupported(backend, event_type)
+
+    def _report_unsupported(self, backend, event_type):
+        """Job: one exception per unsupported event type and backend, counting its events.
+
+        Opened once; later events only update its count (``occurrences``),
+        also when a person ignored it (they chose to keep receiving the type
+        silently). The sender's subscription is the fix, not a retry.
+        """
+        events = self.sudo().search(
+            [
+                ("backend_id", "=", backend.id),
+                ("direction", "=", "in"),
+                ("event_type", "=", event_type),
+                ("state", "=", "ignored"),
+            ],
+            order="id desc",
+        )
+        if not events:
+            return "no event"
+        text = (
+            f"{backend.name} received {len(events)} event(s) of type {event_type}, which its connector does not "
+            f"handle: stored as ignored, never applied (last: {events[0].display_name})."
+        )
+        Exceptions = self.env["integration.exception"].sudo()
+        key = f"unsupported:{event_type}"
+        existing = Exceptions.search([("backend_id", "=", backend.id), ("dedup_key", "=", key)], limit=1)
+        if existing:
+            existing.write({"occurrences": len(events), "details": text})
+            return f"{len(events)} event(s), exception {existing.id}"
+        exception = Exceptions._open(
+            events[0],
+            "mapping",
+            text,
+            key=key,
+            hint="Unsubscribe this event type in the sending system's webhook settings, or ignore this exception "
+            "with a reason to keep receiving it silently.",
+        )
+        exception.occurrences = len(events)
+        return f"{len(events)} event(s), exception {exception.id} opened"
 
     def _enqueue(self, method, eta=None):
         """Enqueue ``method`` of this event as a job on the backend's channel."""

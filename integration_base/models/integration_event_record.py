@@ -20,6 +20,9 @@ class IntegrationEventRecord(models.Model):
             ("linked", "Linked"),
             ("skipped", "Skipped"),
             ("deleted", "Archived"),
+            ("merged", "Merged"),
+            ("anonymized", "Anonymized"),
+            ("held", "Kept (legal hold)"),
         ],
         required=True,
     )

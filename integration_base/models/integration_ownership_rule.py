@@ -72,3 +72,22 @@ class IntegrationOwnershipRule(models.Model):
                 if rule.on_conflict == "exception":
                     raising |= rule
         return allowed, refused, raising
+
+    @api.model
+    def _filter_outbound(self, canonical_type, backend, data):
+        """Drop from outbound ``data`` the fields ``backend`` owns: Odoo never overwrites them there.
+
+        :return: ``(data to send, names of the fields kept back)``
+        """
+        rules = self.sudo().search(
+            [
+                ("canonical_type_id.code", "=", canonical_type),
+                ("company_id", "in", (False, backend.company_id.id)),
+                ("owner", "=", "backend"),
+                ("owner_backend_id", "=", backend.id),
+            ]
+        )
+        kept_back = set()
+        for rule in rules:
+            kept_back |= rule._field_set() or set(data)
+        return {key: value for key, value in data.items() if key not in kept_back}, kept_back & set(data)

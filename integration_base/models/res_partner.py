@@ -15,6 +15,8 @@ CUSTOMER_FIELDS = frozenset(
         "state_id",
         "country_id",
         "is_company",
+        "website",
+        "parent_id",
     }
 )
 
@@ -44,17 +46,14 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
-        self.env["integration.event"]._emit_outbound(
-            "customer", partners.filtered(lambda p: not p.parent_id or p.is_company), action="created"
-        )
+        # which of them each system wants is its connector's choice (_outbound_accepts)
+        self.env["integration.event"]._emit_outbound("customer", partners, action="created")
         return partners
 
     def write(self, vals):
         result = super().write(vals)
         if CUSTOMER_FIELDS.intersection(vals):
-            self.env["integration.event"]._emit_outbound(
-                "customer", self.filtered(lambda p: not p.parent_id or p.is_company), action="updated"
-            )
+            self.env["integration.event"]._emit_outbound("customer", self, action="updated")
         return result
 
     def action_view_integration_bindings(self):
