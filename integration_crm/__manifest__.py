@@ -1,7 +1,7 @@
 {
     "name": "Integration CRM",
-    "summary": "A HubSpot-style CRM: contacts and companies in, billing status out; CRM deals as a canonical type",
-    "version": "19.0.1.0.0",
+    "summary": "HubSpot and Salesforce as CRMs: contacts, companies and deals in; customers and billing status out",
+    "version": "19.0.1.1.0",
     "category": "Integration",
     "license": "LGPL-3",
     "author": "Odoo Integration Suite",
@@ -10,7 +10,10 @@
     "development_status": "Alpha",
     "depends": ["integration_base", "crm"],
     "data": [
+        "security/integration_crm_security.xml",
+        "security/ir.model.access.csv",
         "canonical/crm_deal.xml",
+        "views/integration_backend_views.xml",
     ],
     "installable": True,
 }

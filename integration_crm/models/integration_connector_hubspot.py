@@ -1,18 +1,22 @@
-"""HubSpot as CRM: contacts and companies in, billing status out.
+"""HubSpot as CRM: contacts, companies and deals in; customers and billing status out.
 
-Inbound: HubSpot posts a JSON *array* of events (``tests/data/``), signed v3.
-Each event (``subscriptionType`` such as ``contact.creation``, ``objectId``,
-``eventId``, ``occurredAt`` in ms) becomes one stored event, deduplicated on
-its own. The mapper does not trust the event's few fields: it fetches the
-current object from the CRM API (``GET /crm/v3/objects/<type>/<id>``) with the
-backend's private app token and produces a canonical ``customer`` message
-(contacts as people, companies as companies; external ids ``contact:<id>``
-and ``company:<id>`` because the two id spaces overlap).
+Inbound: HubSpot posts a JSON *array* of events (``tests/data/``), signed v3,
+in its legacy format (``contact.creation``...) or the generic one
+(``object.creation`` with ``objectTypeId`` ``0-1``/``0-2``/``0-3``), read
+alike by :func:`hubspot.describe`. Each event becomes one stored event,
+deduplicated on its own. The mapper does not trust the event's few fields:
+it reads the current object from the CRM API, in batches shared by the
+events waiting in the inbox (:meth:`_snapshot`), and produces a canonical
+``customer`` (contacts as people with their primary company as parent,
+companies with their domain as website) or ``crm_deal`` message. Deletions
+archive, merges move bindings onto the survivor, privacy deletions erase
+personal data (unless a legal hold keeps it): the appliers of
+integration_base do that from the message's ``action``.
 
-Outbound: when a subscription changes, the customer's billing status, plan
-codes and monthly recurring revenue are written on its HubSpot record
-(``PATCH /crm/v3/objects/<type>/<id>``, properties ``billing_status``,
-``billing_plan`` and ``mrr``).
+Outbound (``integration.hubspot.outbound``): customers created or changed in
+Odoo become HubSpot contacts and companies (created, or updated, with their
+company association), and subscriptions write the customer's billing status,
+plans and MRR on its HubSpot record.
 """
 
 import json
@@ -22,19 +26,26 @@ from odoo import models
 from odoo.exceptions import UserError
 
 from odoo.addons.integration_base.exceptions import IntegrationError, PermanentError, SignatureError, WebhookError
-from odoo.addons.integration_base.http_client import send
 from odoo.addons.integration_base.values import clean_text
 
+from .. import hubspot_mapping as mapping
 from ..hubspot import (
-    COMPANY_PROPERTIES,
-    CONTACT_PROPERTIES,
     OBJECT_PATHS,
+    READ_ACTIONS,
     SUPPORTED_EVENTS,
-    monthly,
+    TIMESTAMP_HEADER,
+    describe,
+    event_type,
+    merged_ids,
+    reads,
     verify,
 )
+from ..hubspot_client import BATCH_SIZE, HubspotClient
+from ..snapshots import SNAPSHOTS
 
 DEFAULT_API_URL = "https://api.hubapi.com"
+#: the stored types of the events whose object is read from the API
+READ_EVENT_TYPES = tuple(f"{kind}.{action}" for kind in OBJECT_PATHS for action in READ_ACTIONS)
 
 
 class IntegrationConnectorHubspot(models.AbstractModel):
@@ -70,25 +81,36 @@ class IntegrationConnectorHubspot(models.AbstractModel):
         return [(item, json.dumps(item, sort_keys=True)) for item in payload]
 
     def _webhook_identity(self, backend, payload, headers):
-        event_type = payload.get("subscriptionType")
-        event_id, object_id, occurred = payload.get("eventId"), payload.get("objectId"), payload.get("occurredAt")
-        if not event_type or event_id in (None, "") or object_id in (None, ""):
+        try:
+            info = describe(payload)
+        except ValueError as exc:
+            raise WebhookError(str(exc)) from exc
+        event_id, occurred = payload.get("eventId"), payload.get("occurredAt")
+        if event_id in (None, "") or isinstance(event_id, dict | list | bool):
             raise WebhookError("a HubSpot event needs subscriptionType, eventId and objectId")
         try:
             occurred_at = datetime.fromtimestamp(int(occurred) / 1000, UTC) if occurred not in (None, "") else None
         except (TypeError, ValueError, OverflowError) as exc:
             raise WebhookError(f"occurredAt is not a time in milliseconds: {occurred!r}") from exc
         # HubSpot does not promise eventId to be unique on its own; with the
-        # type and the object it is, and it stays the same on redeliveries
+        # type and the object(s) it is, and it stays the same on redeliveries
         # (attemptNumber does not)
+        subject = info["object_id"]
+        if info["action"] == "associationChange":
+            subject = f"{subject}-{info['other_id']}"
+        elif info["generic"]:
+            subject = f"{payload.get('objectTypeId')}:{subject}"
         return {
-            "external_id": f"{event_type}:{object_id}:{event_id}",
-            "event_type": event_type,
+            "external_id": f"{info['raw_type']}:{subject}:{event_id}",
+            "event_type": event_type(info),
             "occurred_at": occurred_at,
         }
 
     def _event_is_supported(self, backend, event_type):
         return event_type in SUPPORTED_EVENTS
+
+    def _webhook_safe_headers(self):
+        return (TIMESTAMP_HEADER,)
 
     # ------------------------------------------------------------------
     # CRM API
@@ -96,34 +118,82 @@ class IntegrationConnectorHubspot(models.AbstractModel):
     def _api_url(self, backend):
         return (backend.api_url or DEFAULT_API_URL).rstrip("/")
 
-    def _api_headers(self, backend):
+    def _client(self, backend):
         token = backend.sudo().api_key
         if not token:
             raise PermanentError(
                 f"backend {backend.name} has no API key",
                 hint="Put the HubSpot private app access token in the backend's API Key, then retry.",
             )
-        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return HubspotClient(self._api_url(backend), token, backend.timeout, rate=backend.rate_limit, key=backend.id)
 
-    def _fetch_object(self, backend, kind, object_id):
-        """The current CRM object, or None when HubSpot no longer has it."""
-        properties = CONTACT_PROPERTIES if kind == "contact" else COMPANY_PROPERTIES
-        url = (
-            f"{self._api_url(backend)}/crm/v3/objects/{OBJECT_PATHS[kind]}/{object_id}"
-            f"?properties={','.join(properties)}"
-        )
-        try:
-            response = send(
-                "GET", url, timeout=backend.timeout, headers=self._api_headers(backend), rate_key=backend.id
+    def _snapshot(self, event, kind, object_id):
+        """What the CRM API says of an object now, as read for ``event``'s batch.
+
+        :return: dict of ``object`` (None: HubSpot no longer has it),
+            ``companies`` and ``contacts`` (a deal's associations) and
+            ``owner_email`` (a deal owner's)
+        """
+        key = (self.env.cr.dbname, event.backend_id.id, kind, object_id)
+        hit, snapshot = SNAPSHOTS.get(key, event.id)
+        if not hit:
+            self._read_batch(event, kind, object_id)
+            hit, snapshot = SNAPSHOTS.get(key, event.id)
+        return snapshot
+
+    def _waiting_reads(self, event, kind):
+        """``{object id: {event ids}}`` of the objects of ``kind`` the waiting events of the backend read."""
+        wanted = {}
+        siblings = (
+            self.env["integration.event"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", event.backend_id.id),
+                    ("direction", "=", "in"),
+                    ("state", "in", ("queued", "processing")),
+                    ("event_type", "in", READ_EVENT_TYPES),
+                    ("id", "!=", event.id),
+                ],
+                order="id",
+                limit=5 * BATCH_SIZE,
             )
-        except PermanentError as exc:
-            if exc.response is not None and exc.response.status_code == 404:
-                return None
-            raise
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise PermanentError(f"HubSpot answered GET {url} with something else than JSON") from exc
+        )
+        for sibling in siblings:
+            try:
+                item = json.loads(sibling.payload or "{}")
+                targets = reads(describe(item), item)
+            except ValueError:
+                continue
+            for target_kind, object_id in targets:
+                if target_kind == kind:
+                    wanted.setdefault(object_id, set()).add(sibling.id)
+        return wanted
+
+    def _read_batch(self, event, kind, object_id):
+        """One batch read of ``object_id`` and the objects of the same kind the waiting events need."""
+        wanted = {object_id: {event.id}}
+        for other_id, event_ids in self._waiting_reads(event, kind).items():
+            if other_id in wanted or len(wanted) < BATCH_SIZE:
+                wanted.setdefault(other_id, set()).update(event_ids)
+        client = self._client(event.backend_id)
+        objects = client.batch_read(OBJECT_PATHS[kind], list(wanted), mapping.PROPERTIES[kind])
+        companies = contacts = owners = {}
+        if kind == "deal" and objects:
+            companies = client.batch_associations("deals", "companies", list(objects))
+            contacts = client.batch_associations("deals", "contacts", list(objects))
+            if any((obj.get("properties") or {}).get("hubspot_owner_id") for obj in objects.values()):
+                owners = client.owners()
+        for other_id, event_ids in wanted.items():
+            obj = objects.get(other_id)
+            owner = clean_text(((obj or {}).get("properties") or {}).get("hubspot_owner_id"))
+            snapshot = {
+                "object": obj,
+                "companies": companies.get(other_id, []),
+                "contacts": contacts.get(other_id, []),
+                "owner_email": owners.get(owner),
+            }
+            SNAPSHOTS.put((self.env.cr.dbname, event.backend_id.id, kind, other_id), event_ids, snapshot)
 
     # ------------------------------------------------------------------
     # Mapping
@@ -138,119 +208,58 @@ class IntegrationConnectorHubspot(models.AbstractModel):
         return country.code or None
 
     def _event_map(self, event, payload):
-        backend = event.backend_id
-        kind = payload["subscriptionType"].split(".", 1)[0]
-        if kind not in OBJECT_PATHS:
-            raise PermanentError(f"HubSpot object type {kind} is not mapped", category="mapping")
-        object_id = str(payload["objectId"])
-        found = self._fetch_object(backend, kind, object_id)
-        if found is None:
-            event._add_note(f"HubSpot {kind} {object_id} no longer exists: nothing applied.")
+        info = describe(payload)
+        kind, action, object_id = info["kind"], info["action"], info["object_id"]
+        if event_type(info) not in SUPPORTED_EVENTS:
+            event._add_note(f"HubSpot {event_type(info)} events are not applied to Odoo.")
             return []
-        props = found.get("properties") or {}
-        address = {
-            "line1": clean_text(props.get("address")),
-            "line2": clean_text(props.get("address2")),
-            "city": clean_text(props.get("city")),
-            "zip": clean_text(props.get("zip")),
-            "state": clean_text(props.get("state")),
-            "country": self._country_code(props.get("country")),
-        }
-        if kind == "contact":
-            name = " ".join(
-                part for part in (clean_text(props.get("firstname")), clean_text(props.get("lastname"))) if part
-            )
-            data = {
-                "name": name or clean_text(props.get("email")) or f"HubSpot contact {object_id}",
-                "email": clean_text(props.get("email")),
-                "phone": clean_text(props.get("phone")),
-                "is_company": False,
-            }
+        if action == "deletion":
+            return [mapping.gone(kind, object_id, "delete")]
+        if action == "privacyDeletion":
+            return [mapping.gone(kind, object_id, "erase")]
+        targets = reads(info, payload)
+        if not targets:
+            event._add_note(f"HubSpot association {kind} - {info.get('other_kind')} is not applied to Odoo.")
+            return []
+        target_kind, target_id = targets[0]
+        snapshot = self._snapshot(event, target_kind, target_id)
+        obj = snapshot["object"]
+        if obj is None:
+            event._add_note(f"HubSpot {target_kind} {target_id} no longer exists: nothing applied.")
+            return []
+        if target_kind == "contact":
+            data = mapping.contact_data(obj, self._country_code, unlinked=info.get("removed", False))
+        elif target_kind == "company":
+            data = mapping.company_data(obj, self._country_code)
         else:
-            data = {
-                "name": clean_text(props.get("name"))
-                or clean_text(props.get("domain"))
-                or f"HubSpot company {object_id}",
-                "phone": clean_text(props.get("phone")),
-                "is_company": True,
-            }
-        if any(address.values()):
-            data["address"] = address
-        data["metadata"] = {
-            "hubspot_object": kind,
-            "hubspot_id": object_id,
-            "hubspot_domain": clean_text(props.get("domain")),
-        }
-        message = {"type": "customer", "external_id": f"{kind}:{object_id}", "action": "upsert", "data": data}
-        # the object's own version: an older fetch never overwrites a newer one
-        if found.get("updatedAt"):
-            message["occurred_at"] = found["updatedAt"]
-        return [message]
+            data = mapping.deal_data(obj, snapshot["companies"], snapshot["contacts"], snapshot["owner_email"])
+        merged = merged_ids(payload) if action == "merge" else ()
+        return [mapping.message(target_kind, obj, data, action="merge" if merged else "upsert", merged=merged)]
 
     # ------------------------------------------------------------------
-    # Outbound: billing status on the CRM record
+    # Outbound: integration.hubspot.outbound
     # ------------------------------------------------------------------
-    def _hubspot_record(self, message):
-        """``(kind, object id)`` of the message's customer, or None if it is not a HubSpot record."""
-        kind, _sep, object_id = (message["data"].get("customer_ref") or "").partition(":")
-        if kind in OBJECT_PATHS and object_id.isdigit():
-            return kind, object_id
-        return None
+    def _outbound_accepts(self, backend, canonical_type, record):
+        return self.env["integration.hubspot.outbound"]._accepts(backend, canonical_type, record)
 
     def _outbound_deliver(self, backend, event, message):
-        if message["type"] == "subscription" and not self._hubspot_record(message):
-            event._add_note(
-                f"customer {message['data'].get('customer_ref')} is not linked to a HubSpot contact or company "
-                f"of {backend.name}: nothing sent."
-            )
-            return None
-        return super()._outbound_deliver(backend, event, message)
-
-    def _billing_properties(self, subscription):
-        """The customer's billing status, plans and MRR (company currency) over all its subscriptions."""
-        subscriptions = (
-            self.env["integration.subscription"]
-            .sudo()
-            .search([("partner_id", "=", subscription.partner_id.id), ("company_id", "=", subscription.company_id.id)])
-        )
-        entitled = subscriptions.filtered(lambda sub: sub.entitlement_state in ("active", "grace"))
-        company = subscription.company_id
-        mrr = 0.0
-        for sub in entitled:
-            amount = monthly(sub.amount, sub.quantity, sub.interval, sub.interval_count)
-            if sub.currency_id and sub.currency_id != company.currency_id:
-                amount = sub.currency_id._convert(amount, company.currency_id, company, self.env.cr.now().date())
-            mrr += amount
-        return {
-            "billing_status": subscriptions._best_entitlement(),
-            "billing_plan": ";".join(sorted(set(entitled.mapped("plan_code")))),
-            "mrr": f"{company.currency_id.round(mrr):.{company.currency_id.decimal_places}f}",
-        }
-
-    def _outbound_request(self, backend, event, message):
-        if message["type"] != "subscription":
-            return super()._outbound_request(backend, event, message)
-        kind, object_id = self._hubspot_record(message)
-        subscription = self.env[event.res_model].sudo().browse(event.res_id)
-        return {
-            "method": "PATCH",
-            "url": f"{self._api_url(backend)}/crm/v3/objects/{OBJECT_PATHS[kind]}/{object_id}",
-            "json": {"properties": self._billing_properties(subscription)},
-            "headers": self._api_headers(backend),
-        }
+        return self.env["integration.hubspot.outbound"]._deliver(self, backend, event, message)
 
     # ------------------------------------------------------------------
     # Administration
     # ------------------------------------------------------------------
+    def _backend_create_vals(self, vals):
+        # a private app may make 190 calls per 10 seconds (Professional and
+        # Enterprise accounts): 19 a second, with a burst of 190
+        vals.setdefault("rate_limit", 19.0)
+        return vals
+
+    def _outbound_hosts(self, backend):
+        return ("api.hubapi.com", "api.hubspot.com")
+
     def _test_connection(self, backend):
         try:
-            send(
-                "GET",
-                f"{self._api_url(backend)}/crm/v3/objects/contacts?limit=1",
-                timeout=backend.timeout,
-                headers=self._api_headers(backend),
-                rate_key=backend.id,
-            )
+            self._client(backend).call("GET", "/crm/v3/objects/contacts?limit=1")
         except IntegrationError as exc:
             raise UserError(self.env._("HubSpot refused the connection test: %s", exc.message)) from exc
         return self.env._("HubSpot CRM API reachable with this token.")

@@ -1,11 +1,12 @@
 import json
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from odoo.addons.integration_base.tests.common import IntegrationCaseMixin
 
 from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from ..snapshots import SNAPSHOTS
+from .hubspot_api import HubspotApi
 
 DATA = Path(__file__).parent / "data"
 CLIENT_SECRET = "3a7e12c4-5f9b-4d8e-a1b2-c3d4e5f6a7b8"
@@ -24,6 +25,7 @@ class HubspotCaseMixin(IntegrationCaseMixin):
         cls.backend = cls._create_backend(
             "hubspot", name="HubSpot CRM", webhook_secret=CLIENT_SECRET, api_key=API_TOKEN, max_attempts=3
         )
+        SNAPSHOTS.clear()
 
     @staticmethod
     def _signed_headers(url, body, secret=CLIENT_SECRET, timestamp_ms=None, method="POST"):
@@ -35,20 +37,12 @@ class HubspotCaseMixin(IntegrationCaseMixin):
         }
 
     @staticmethod
-    def crm_api(objects):
-        """A responder serving HubSpot's CRM objects API.
+    def hubspot_api(*objects):
+        """A local HubSpot CRM API serving ``(path, object)`` pairs (``tests/hubspot_api.py``)."""
+        api = HubspotApi()
+        for path, obj in objects:
+            api.add(path, obj)
+        return api
 
-        :param objects: ``{(object path, id): (status, JSON body)}``; other
-            objects answer 404 as HubSpot does
-        """
-
-        def responder(method, path, headers, body):
-            parts = urlsplit(path).path.strip("/").split("/")
-            if method == "GET" and parts[:3] == ["crm", "v3", "objects"] and len(parts) == 5:
-                status, answer = objects.get(
-                    (parts[3], parts[4]), (404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
-                )
-                return status, {}, answer
-            return 400, {}, {"status": "error", "message": f"unexpected {method} {path}"}
-
-        return responder
+    def _events_of(self, backend, event_type):
+        return self._events(backend).filtered(lambda event: event.event_type == event_type)

@@ -1,5 +1,6 @@
 import json
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
@@ -15,7 +16,6 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.backend.outbound_type_ids = [(6, 0, cls.env.ref("integration_base.canonical_type_subscription").ids)]
         cls.currency = cls.env.company.currency_id
         cls.acme = cls.env["res.partner"].create({"name": "Acme Widgets", "is_company": True})
         cls.env["integration.binding"]._bind(cls.backend, "customer", f"company:{COMPANY_ID}", cls.acme)
@@ -35,6 +35,8 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
                 status="active",
             )
         )
+        # subscribed once the customer's subscriptions exist: the tests start without outbound events
+        cls.backend.outbound_type_ids = [Command.set(cls.env.ref("integration_base.canonical_type_subscription").ids)]
 
     def _outbound(self):
         return self._events(self.backend, direction="out")
@@ -83,6 +85,44 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
         self.assertEqual(
             [properties for _method, _path, properties in self._patched(server)],
             [{"properties": {"billing_status": "ended", "billing_plan": "", "mrr": self._money(0)}}] * 2,
+        )
+
+    def test_finding2_new_subscription_is_pushed_on_create(self):
+        """Finding 2 of issue 13: a subscription created in Odoo (e.g. from Stripe) reaches HubSpot at once."""
+        with local_http_server(lambda *args: (200, {}, {"id": COMPANY_ID, "properties": {}})) as server:
+            self.backend.api_url = server.url
+            enterprise = self.env["integration.subscription"].create(
+                {
+                    "name": "Enterprise",
+                    "partner_id": self.acme.id,
+                    "plan_code": "enterprise",
+                    "amount": 500.0,
+                    "interval": "month",
+                    "currency_id": self.currency.id,
+                    "status": "active",
+                }
+            )
+            event = self._outbound()
+            self.assertRecordValues(
+                event, [{"event_type": "subscription.created", "state": "queued", "res_id": enterprise.id}]
+            )
+            self.perform_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(
+            self._patched(server),
+            [
+                (
+                    "PATCH",
+                    f"/crm/v3/objects/companies/{COMPANY_ID}",
+                    {
+                        "properties": {
+                            "billing_status": "active",
+                            "billing_plan": "audit_log;enterprise;pro",
+                            "mrr": self._money(500 + 2 * 49 + 120 / 12),  # a trial counts as active
+                        }
+                    },
+                )
+            ],
         )
 
     def test_past_due_is_grace_and_still_counts(self):

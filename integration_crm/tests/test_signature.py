@@ -3,8 +3,9 @@ import time
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.integration_base.exceptions import SignatureError
+from odoo.addons.integration_base.values import monthly
 
-from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, decode_uri, monthly, sign, verify
+from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, decode_uri, sign, verify
 
 SECRET = "client-secret-current"
 OLD_SECRET = "client-secret-previous"
