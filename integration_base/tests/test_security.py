@@ -58,9 +58,11 @@ class TestNeutralizeAndTriggers(IntegrationCaseMixin, TransactionCase):
             sub = self.env["integration.subscription"].create(
                 {"name": "Pro", "partner_id": partner.id, "plan_code": "pro", "status": "active"}
             )
-            sub.write({"quantity": 1})  # unchanged: nothing to push
-            self.assertFalse(self._events(backend, direction="out"))
-            sub.write({"status": "past_due"})
+            created = self._events(backend, direction="out")
+            self.assertEqual(created.event_type, "subscription.created", "a new subscription is news too")
+            sub.write({"quantity": 1})  # unchanged: nothing more to push
+            self.assertEqual(self._events(backend, direction="out"), created)
+            sub.write({"status": "past_due"})  # same transaction: the one event sends the current state
             self.perform_jobs()
         self.assertEqual(sub.entitlement_state, "grace")
         [message] = server.json_calls()

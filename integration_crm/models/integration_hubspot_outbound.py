@@ -142,6 +142,10 @@ class IntegrationHubspotOutbound(models.AbstractModel):
 
     def _deliver_customer(self, connector, backend, event, message):
         partner = self.env["res.partner"].sudo().browse(event.res_id)
+        if not self._accepts(backend, "customer", partner):
+            # decided again when sent: a user's partner is made before its user
+            event._add_note(f"{partner.display_name} is not a customer for HubSpot (a user, or no e-mail): not sent.")
+            return None
         kind = "company" if partner.is_company else "contact"
         data, kept_back = self.env["integration.ownership.rule"]._filter_outbound("customer", backend, message["data"])
         if kept_back:

@@ -2,6 +2,8 @@ import json
 import time
 from pathlib import Path
 
+from odoo import Command
+
 from odoo.addons.integration_base.tests.common import IntegrationCaseMixin
 
 from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -22,6 +24,9 @@ class HubspotCaseMixin(IntegrationCaseMixin):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        # whoever runs the test configures integrations (the accounting tests' user too)
+        groups = ("integration_base.group_integration_manager", "base.group_system", "sales_team.group_sale_manager")
+        cls.env.user.sudo().group_ids = [Command.link(cls.env.ref(group).id) for group in groups]
         cls.backend = cls._create_backend(
             "hubspot", name="HubSpot CRM", webhook_secret=CLIENT_SECRET, api_key=API_TOKEN, max_attempts=3
         )
@@ -43,6 +48,19 @@ class HubspotCaseMixin(IntegrationCaseMixin):
         for path, obj in objects:
             api.add(path, obj)
         return api
+
+    def _ingest_items(self, items):
+        """What the webhook route does with HubSpot items once verified: store each once, enqueue."""
+        connector = self.backend._connector()
+        events = self.env["integration.event"]
+        for item in items:
+            identity = connector._webhook_identity(self.backend, item, {})
+            events |= self.env["integration.event"]._ingest(self.backend, identity, json.dumps(item, sort_keys=True))[0]
+        return events
+
+    def _bound(self, kind, object_id):
+        canonical_type = "crm_deal" if kind == "deal" else "customer"
+        return self.env["integration.binding"]._find_record(self.backend, canonical_type, f"{kind}:{object_id}")
 
     def _events_of(self, backend, event_type):
         return self._events(backend).filtered(lambda event: event.event_type == event_type)

@@ -1,6 +1,5 @@
 """HubSpot's rate limit: a burst of 190 calls per 10 seconds, 429 answers honoured (finding 4 of issue 13)."""
 
-import json
 import time
 from datetime import timedelta
 
@@ -29,18 +28,12 @@ class TestHubspotRateLimit(HubspotCaseMixin, TransactionCase):
     def test_backend_defaults_to_the_private_app_limit(self):
         self.assertEqual(self.backend.rate_limit, 19.0)
 
-    def _ingest(self, items):
-        connector = self.backend._connector()
-        for item in items:
-            identity = connector._webhook_identity(self.backend, item, {})
-            self.env["integration.event"]._ingest(self.backend, identity, json.dumps(item, sort_keys=True))
-
     def _run_pending_once(self):
         for job in self.env["queue.job"].sudo().search([("state", "=", "pending")], order="id"):
             self._run_job(job.uuid)
 
     def test_429_is_honoured_by_every_job_of_the_batch(self):
-        self._ingest(fixture("hubspot_contact_batch.json")[:2])
+        self._ingest_items(fixture("hubspot_contact_batch.json")[:2])
         api = self.hubspot_api(("contacts", fixture("hubspot_contact_512.json")))
         api.script.append(RATE_LIMITED)
         events = self._events(self.backend)
