@@ -25,6 +25,7 @@ from odoo.exceptions import UserError
 
 from ..exceptions import BusinessError, PermanentError, SignatureError, WebhookError
 from ..http_client import send
+from ..values import clean_text
 
 
 class IntegrationConnector(models.AbstractModel):
@@ -132,6 +133,16 @@ class IntegrationConnector(models.AbstractModel):
         :raise RetryableError: the API could not answer now
         """
         return None
+
+    def _country_code(self, value):
+        """A country as a mapper finds it (ISO code, or name in any case) -> its ISO code, or None."""
+        value = clean_text(value)
+        if not value:
+            return None
+        if len(value) == 2 and value.isalpha():
+            return value.upper()
+        country = self.env["res.country"].search(["|", ("name", "=ilike", value), ("code", "=ilike", value)], limit=1)
+        return country.code or None
 
     # ------------------------------------------------------------------
     # Outbound

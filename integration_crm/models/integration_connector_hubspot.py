@@ -198,15 +198,6 @@ class IntegrationConnectorHubspot(models.AbstractModel):
     # ------------------------------------------------------------------
     # Mapping
     # ------------------------------------------------------------------
-    def _country_code(self, value):
-        value = clean_text(value)
-        if not value:
-            return None
-        if len(value) == 2 and value.isalpha():
-            return value.upper()
-        country = self.env["res.country"].search(["|", ("name", "=ilike", value), ("code", "=ilike", value)], limit=1)
-        return country.code or None
-
     def _event_map(self, event, payload):
         info = describe(payload)
         kind, action, object_id = info["kind"], info["action"], info["object_id"]
