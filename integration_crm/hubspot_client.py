@@ -18,8 +18,9 @@ limit in turn.
 
 import threading
 import time
+from urllib.parse import quote
 
-from odoo.addons.integration_base.exceptions import PermanentError, RateLimited
+from odoo.addons.integration_base.exceptions import PermanentError, RateLimited, Throttled
 from odoo.addons.integration_base.http_client import send
 
 BATCH_SIZE = 100
@@ -54,24 +55,26 @@ class HubspotClient:
 
     :param rate: calls per second (the burst is :data:`BURST_SECONDS` of them);
         falsy: no limit
-    :param key: what the rate limit and the 429 block are counted on (the backend)
+    :param key: what the rate limit and the 429 block are counted on (the backend's id)
+    :param scope: what makes ``key`` unique in the process (the database)
     """
 
-    def __init__(self, base_url, token, timeout, rate=None, key=None):
+    def __init__(self, base_url, token, timeout, rate=None, key=None, scope=None):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.rate = rate
-        self.key = key or self.base_url
+        self.key = key
+        self.block_key = (scope, key or self.base_url)
 
     # ------------------------------------------------------------------
     # One call
     # ------------------------------------------------------------------
     def call(self, method, path, json=None, idempotency_key=None):
         """One request; :return: the response (2xx). :raise IntegrationError: see ``send``."""
-        wait = _blocked_for(self.key)
+        wait = _blocked_for(self.block_key)
         if wait:
-            raise RateLimited(f"HubSpot rate limit: calls paused for {wait:.1f}s after a 429", retry_after=wait)
+            raise Throttled(f"HubSpot rate limit: calls paused for {wait:.1f}s after a 429", retry_after=wait)
         try:
             return send(
                 method,
@@ -81,13 +84,15 @@ class HubspotClient:
                 json=json,
                 idempotency_key=idempotency_key,
                 rate=self.rate,
-                rate_key=("hubspot", self.key),
+                rate_key=self.key,
                 burst=self.rate * BURST_SECONDS if self.rate else None,
             )
+        except Throttled:
+            raise  # our own bucket: no call was made
         except RateLimited as exc:
-            if exc.response is not None:  # HubSpot's 429, not our own bucket
+            if exc.response is not None:  # HubSpot's 429
                 exc.retry_after = exc.retry_after or self._interval(exc.response)
-                _block(self.key, exc.retry_after)
+                _block(self.block_key, exc.retry_after)
             raise
 
     @staticmethod
@@ -194,6 +199,20 @@ class HubspotClient:
     def update_object(self, path, object_id, properties, idempotency_key=None):
         body = {"properties": properties}
         return self.call("PATCH", f"/crm/v3/objects/{path}/{object_id}", json=body, idempotency_key=idempotency_key)
+
+    def update_by(self, path, prop, value, properties, idempotency_key=None):
+        """``PATCH`` the object whose unique ``prop`` (``email``) is ``value``; its response, or None when none is."""
+        try:
+            return self.call(
+                "PATCH",
+                f"/crm/v3/objects/{path}/{quote(value, safe='')}?idProperty={prop}",
+                json={"properties": properties},
+                idempotency_key=idempotency_key,
+            )
+        except PermanentError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
+                return None
+            raise
 
     def associate(self, from_path, object_id, to_path, to_id):
         """Associate two objects with their default (unlabeled) association type."""

@@ -18,7 +18,7 @@ rate limit). Salesforce answers errors as arrays of ``{"errorCode",
 import threading
 from urllib.parse import quote
 
-from odoo.addons.integration_base.exceptions import PermanentError, RateLimited
+from odoo.addons.integration_base.exceptions import AuthenticationRefused, IntegrationError, PermanentError, RateLimited
 from odoo.addons.integration_base.http_client import send
 
 from .salesforce import API_VERSION, PAGE_SIZE, errors
@@ -89,28 +89,42 @@ class SalesforceClient:
                 json=json,
                 data=data,
                 rate=self.rate,
-                rate_key=("salesforce", self.key),
+                rate_key=self.key,
             )
-        except PermanentError as exc:
-            raise self._readable(exc, what) from exc
+        except IntegrationError as exc:
+            error = self._readable(exc, what)
+            if error is exc:
+                raise
+            raise error from exc
 
     @staticmethod
     def _readable(exc, what):
-        """The error of a refused call, with Salesforce's error codes in its text."""
+        """The error of a refused call, with Salesforce's error codes in its text.
+
+        A refusal of the credentials (401/403) stays an :class:`AuthenticationRefused`
+        (retried slowly, one exception for the backend), the organization's
+        daily limit becomes a :class:`RateLimited`, another refusal a
+        :class:`SalesforceError` that knows its codes.
+        """
         codes = errors(exc.response) if exc.response is not None else None
         if not codes:
             return exc
         text = "; ".join(f"{item['errorCode']}: {item.get('message') or ''}".strip() for item in codes)
         names = [item["errorCode"] for item in codes]
+        message = f"Salesforce refused {what} ({exc.response.status_code}): {text}"
         if "REQUEST_LIMIT_EXCEEDED" in names:
-            error = RateLimited(f"Salesforce refused {what}: {text}", retry_after=LIMIT_RETRY_SECONDS)
-        else:
+            error = RateLimited(message, retry_after=LIMIT_RETRY_SECONDS)
+        elif isinstance(exc, AuthenticationRefused):
+            error = AuthenticationRefused(message, hint=exc.hint)
+        elif isinstance(exc, PermanentError):
             error = SalesforceError(
-                f"Salesforce refused {what} ({exc.response.status_code}): {text}",
+                message,
                 codes=names,
                 hint="Check the connected app (consumer key and secret, run-as user, permissions) and the "
                 "fields named, then retry.",
             )
+        else:
+            return exc
         error.response = exc.response
         return error
 
@@ -126,7 +140,7 @@ class SalesforceClient:
                 return self._send(
                     method, f"{token['instance_url'].rstrip('/')}{path}", f"{method} {path}", all_headers, json
                 )
-            except PermanentError as exc:
+            except AuthenticationRefused as exc:
                 if renew or exc.response is None or exc.response.status_code != 401:
                     raise
         raise AssertionError("unreachable")

@@ -86,6 +86,13 @@ class IntegrationCanonicalCustomer(models.AbstractModel):
         partner = self.env["res.partner"].create(vals)
         return self._finish(message, event, partner, "created")
 
+    def _touched_objects(self, message):
+        # a person's company is a customer too
+        return [
+            ("customer" if kind == "parent" else kind, external_id)
+            for kind, external_id in super()._touched_objects(message)
+        ]
+
     def _customer_vals(self, backend, data):
         vals = {field: data[key] or False for key, field in SIMPLE_FIELDS.items() if key in data}
         if "is_company" in data:

@@ -83,6 +83,7 @@ class IntegrationApplier(models.AbstractModel):
         applier writes other objects adds them.
         """
         objects = [(message["type"], message["external_id"])]
+        objects += [(message["type"], ref) for ref in message.get("merged_refs") or () if isinstance(ref, str)]
         data = message.get("data") or {}
         for source in (data, data.get("metadata") or {}):
             for key, value in source.items():

@@ -125,7 +125,14 @@ class IntegrationConnectorHubspot(models.AbstractModel):
                 f"backend {backend.name} has no API key",
                 hint="Put the HubSpot private app access token in the backend's API Key, then retry.",
             )
-        return HubspotClient(self._api_url(backend), token, backend.timeout, rate=backend.rate_limit, key=backend.id)
+        return HubspotClient(
+            self._api_url(backend),
+            token,
+            backend.timeout,
+            rate=backend.rate_limit,
+            key=backend.id,
+            scope=self.env.cr.dbname,
+        )
 
     def _snapshot(self, event, kind, object_id):
         """What the CRM API says of an object now, as read for ``event``'s batch.

@@ -7,7 +7,8 @@
   by e-mail, companies by domain: a retried push or an object made in both
   systems is never duplicated), then updated or created with its
   association, and bound. Fields the backend owns (ownership rules naming
-  it) are never sent: HubSpot is their authority.
+  it) are never sent: HubSpot is their authority. Invoice and delivery
+  addresses, the company's own users and its own company are not customers.
 * **Billing status** (backends subscribed to *Subscription*): whenever a
   subscription is created or its status, plan or quantity changes, the
   customer's HubSpot record (its own, else its company's) gets
@@ -55,7 +56,9 @@ class IntegrationHubspotOutbound(models.AbstractModel):
             return False  # the company's own people are not its customers
         if self.env["res.company"].sudo().search_count([("partner_id", "=", record.id)]):
             return False
-        return record.is_company or bool(record.email)
+        if record.is_company:
+            return True
+        return record.type == "contact" and bool(record.email)  # not an invoice or delivery address
 
     def _target(self, backend, partner):
         """``(kind, id)`` of the HubSpot record of ``partner`` (its own, else its company's), or None."""
@@ -123,22 +126,43 @@ class IntegrationHubspotOutbound(models.AbstractModel):
         return properties
 
     def _company_of(self, backend, partner):
-        """HubSpot id of a contact's company, None without one.
+        """HubSpot id of a contact's company, None without one (or one HubSpot is not to have).
 
         :raise RetryableError: the company is not in HubSpot yet (its own push makes it)
         """
-        company = partner.parent_id
-        if partner.is_company or not company:
+        company = partner.parent_id.commercial_partner_id
+        if partner.is_company or not company.is_company or not self._accepts(backend, "customer", company):
             return None
-        target = split_external_id(
-            self.env["integration.binding"]._find_for(backend, "customer", company.commercial_partner_id).external_id
-        )
+        target = split_external_id(self.env["integration.binding"]._find_for(backend, "customer", company).external_id)
         if target and target[0] == "company":
             return target[1]
         raise RetryableError(
             f"the company {company.display_name} of {partner.display_name} is not in HubSpot yet",
             retry_after=60,
         )
+
+    def _existing(self, client, kind, partner, properties, event):
+        """Update the HubSpot object ``partner`` already is there but is not bound to yet.
+
+        Contacts by e-mail (``PATCH ...?idProperty=email``: no search index lag,
+        so a push retried after a timeout finds what the first one made),
+        companies by domain (a search).
+
+        :return: ``(object id, response)``, or ``(None, None)`` when HubSpot has none
+        """
+        path = OBJECT_PATHS[kind]
+        if kind == "contact":
+            response = partner.email and client.update_by(path, "email", partner.email, properties, event.external_id)
+            return (
+                (str(client.json(response, f"PATCH /crm/v3/objects/{path}")["id"]), response)
+                if response
+                else (None, None)
+            )
+        domain = domain_of(partner.website)
+        object_id = client.search_id(path, "domain", domain) if domain else None
+        if not object_id:
+            return None, None
+        return object_id, client.update_object(path, object_id, properties, idempotency_key=event.external_id)
 
     def _deliver_customer(self, connector, backend, event, message):
         partner = self.env["res.partner"].sudo().browse(event.res_id)
@@ -156,15 +180,14 @@ class IntegrationHubspotOutbound(models.AbstractModel):
         client, path = connector._client(backend), OBJECT_PATHS[kind]
         company_id = self._company_of(backend, partner)
         bound = split_external_id(self.env["integration.binding"]._find_for(backend, "customer", partner).external_id)
-        object_id = bound[1] if bound and bound[0] == kind else None
-        if not object_id:
-            key, value = ("email", partner.email) if kind == "contact" else ("domain", domain_of(partner.website))
-            object_id = client.search_id(path, key, value) if value else None
-        if object_id:
+        if bound and bound[0] == kind:
+            object_id = bound[1]
             response = client.update_object(path, object_id, properties, idempotency_key=event.external_id)
-            if company_id:
-                client.associate(path, object_id, "companies", company_id)
         else:
+            object_id, response = self._existing(client, kind, partner, properties, event)
+        if object_id and company_id:
+            client.associate(path, object_id, "companies", company_id)
+        elif not object_id:
             associations = [(company_id, CONTACT_TO_COMPANY_PRIMARY)] if company_id else ()
             response = client.create_object(path, properties, associations, idempotency_key=event.external_id)
             object_id = str(client.json(response, f"POST /crm/v3/objects/{path}")["id"])

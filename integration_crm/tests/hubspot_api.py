@@ -14,7 +14,8 @@ Served through integration_base's local HTTP server (a real socket)::
   ``from``/``to`` (``toObjectId``, ``associationTypes`` with ``category``,
   ``typeId``, ``label``);
 * ``GET /crm/v3/owners``, ``POST /crm/v3/objects/{type}/search``,
-  ``POST /crm/v3/objects/{type}`` (201), ``PATCH /crm/v3/objects/{type}/{id}``,
+  ``POST /crm/v3/objects/{type}`` (201), ``PATCH /crm/v3/objects/{type}/{id}``
+  (or ``/{email}?idProperty=email``),
   ``PUT /crm/v4/objects/{from}/{id}/associations/default/{to}/{to id}``;
 * errors as ``{"status": "error", "message", "correlationId", "category"}``;
   ``script`` answers (e.g. a 429 with HubSpot's rate-limit headers) go first.
@@ -23,7 +24,7 @@ Served through integration_base's local HTTP server (a real socket)::
 import itertools
 import json
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 NOW = "2026-03-02T10:00:00.000Z"
 RATE_LIMITED = (
@@ -82,7 +83,8 @@ class HubspotApi:
         if method == "POST" and parts[:3] == ["crm", "v3", "objects"] and len(parts) == 4:
             return self._create(parts[3], payload)
         if method == "PATCH" and parts[:3] == ["crm", "v3", "objects"] and len(parts) == 5:
-            return self._update(parts[3], parts[4], payload)
+            id_property = parse_qs(url.query).get("idProperty", [None])[0]
+            return self._update(parts[3], unquote(parts[4]), payload, id_property)
         if method == "PUT" and parts[:3] == ["crm", "v4", "objects"] and "default" in parts:
             self.link(parts[3], parts[4], parts[7], parts[8], 279)
             return 200, {}, {"status": "COMPLETE", "results": [{"from": {"id": parts[4]}, "to": {"id": parts[8]}}]}
@@ -167,7 +169,14 @@ class HubspotApi:
             self.link(kind, obj["id"], "companies", association["to"]["id"], kind_id)
         return 201, {}, obj
 
-    def _update(self, kind, object_id, payload):
+    def _update(self, kind, object_id, payload, id_property=None):
+        if id_property:  # a unique property identifies the object (contacts: email, case-insensitive)
+            found = [
+                obj
+                for (path, _id), obj in self.objects.items()
+                if path == kind and str(obj["properties"].get(id_property) or "").lower() == object_id.lower()
+            ]
+            object_id = found[0]["id"] if found else None
         obj = self.objects.get((kind, object_id))
         if obj is None:
             return error(404, "OBJECT_NOT_FOUND", f"resource not found: {kind} {object_id}")

@@ -55,11 +55,16 @@ class TestHubspotCustomersOut(HubspotCaseMixin, TransactionCase):
         server, (initech, peter) = self._push(api, create)
         events = self._events(self.backend, direction="out")
         self.assertEqual(events.mapped("state"), ["done", "done"], events.mapped("error_message"))
-        (company_call, contact_call) = self._writes(server)
+        (company_call, unknown, contact_call) = self._writes(server)
         self.assertEqual(company_call[:2], ("POST", "/crm/v3/objects/companies"))
         self.assertEqual(company_call[2]["properties"]["domain"], "initech.example")
         self.assertEqual(company_call[2]["properties"]["billing_status"], "none", "billing properties go along")
         company_id = self._bound_id(initech, "company")
+        self.assertEqual(
+            unknown[:2],
+            ("PATCH", "/crm/v3/objects/contacts/peter%40initech.example?idProperty=email"),
+            "a contact is looked up by its e-mail first (HubSpot answers 404): never a duplicate",
+        )
         self.assertEqual(contact_call[:2], ("POST", "/crm/v3/objects/contacts"))
         self.assertEqual(
             {key: contact_call[2]["properties"][key] for key in ("firstname", "lastname", "email", "phone")},
@@ -73,8 +78,8 @@ class TestHubspotCustomersOut(HubspotCaseMixin, TransactionCase):
         searches = [json.loads(call["body"]) for call in server.calls if call["path"].endswith("/search")]
         self.assertEqual(
             [search["filterGroups"][0]["filters"][0]["value"] for search in searches],
-            ["initech.example", "peter@initech.example"],
-            "looked up before being created: never a duplicate",
+            ["initech.example"],
+            "a company is looked up by its domain before being created",
         )
         self.assertTrue(self._bound_id(peter, "contact"))
 
@@ -99,7 +104,10 @@ class TestHubspotCustomersOut(HubspotCaseMixin, TransactionCase):
         server, joanna = self._push(
             api, lambda: self.env["res.partner"].create({"name": "Joanna", "email": "Joanna@Chotchkies.example"})
         )
-        self.assertEqual([call[:2] for call in self._writes(server)], [("PATCH", "/crm/v3/objects/contacts/777")])
+        self.assertEqual(
+            [call[:2] for call in self._writes(server)],
+            [("PATCH", "/crm/v3/objects/contacts/Joanna%40Chotchkies.example?idProperty=email")],
+        )
         self.assertEqual(self._bound_id(joanna, "contact"), "777")
 
     def test_fields_hubspot_owns_are_never_sent(self):
@@ -115,7 +123,7 @@ class TestHubspotCustomersOut(HubspotCaseMixin, TransactionCase):
             self.hubspot_api(),
             lambda: self.env["res.partner"].create({"name": "Milton Waddams", "email": "milton@initech.example"}),
         )
-        ((_method, _path, body),) = self._writes(server)
+        (_unknown, (_method, _path, body)) = self._writes(server)
         self.assertNotIn("email", body["properties"])
         self.assertNotIn("phone", body["properties"])
         self.assertEqual(body["properties"]["firstname"], "Milton")
@@ -127,6 +135,9 @@ class TestHubspotCustomersOut(HubspotCaseMixin, TransactionCase):
             lambda: (
                 new_test_user(self.env, "bob.porter", email="bob@odoo-company.example"),
                 self.env["res.partner"].create({"name": "No e-mail, no contact"}),
+                self.env["res.partner"].create(
+                    {"name": "Initech deliveries", "type": "delivery", "email": "dock@initech.example"}
+                ),
             ),
         )
         self.assertFalse(server.calls)
