@@ -122,41 +122,55 @@ class IntegrationEventInbox(models.AbstractModel):
     def _report_unsupported(self, backend, event_type):
         """Job: one exception per unsupported event type and backend, counting its events.
 
-        Opened once; later events only update its count (``occurrences``),
-        also when a person ignored it (they chose to keep receiving the type
-        silently). The sender's subscription is the fix, not a retry.
+        The exception is the backend's, not an event's (nothing failed; the
+        sender's subscription is the fix, not a retry). Opened once; later
+        events only update its count (``occurrences``), also when a person
+        ignored it (they chose to keep receiving the type silently).
         """
-        events = self.sudo().search(
+        count = self.sudo().search_count(
             [
                 ("backend_id", "=", backend.id),
                 ("direction", "=", "in"),
                 ("event_type", "=", event_type),
                 ("state", "=", "ignored"),
-            ],
-            order="id desc",
+            ]
         )
-        if not events:
+        if not count:
             return "no event"
-        text = (
-            f"{backend.name} received {len(events)} event(s) of type {event_type}, which its connector does not "
-            f"handle: stored as ignored, never applied (last: {events[0].display_name})."
-        )
-        Exceptions = self.env["integration.exception"].sudo()
+        Exceptions = self.env["integration.exception"]._words_env(backend).sudo()
         key = f"unsupported:{event_type}"
+        Exceptions._claim_key(backend, key)  # two jobs never open it twice
+        text = Exceptions.env._(
+            "%(backend)s received %(count)s event(s) of type %(type)s, which its connector does not handle: "
+            "stored as ignored, never applied.",
+            backend=backend.name,
+            count=count,
+            type=event_type,
+        )
         existing = Exceptions.search([("backend_id", "=", backend.id), ("dedup_key", "=", key)], limit=1)
         if existing:
-            existing.write({"occurrences": len(events), "details": text})
-            return f"{len(events)} event(s), exception {existing.id}"
-        exception = Exceptions._open(
-            events[0],
-            "mapping",
-            text,
-            key=key,
-            hint="Unsubscribe this event type in the sending system's webhook settings, or ignore this exception "
-            "with a reason to keep receiving it silently.",
+            existing.write({"occurrences": count, "details": text})
+            return f"{count} event(s), exception {existing.id}"
+        description, _hint = Exceptions._category_words("mapping")
+        exception = Exceptions.create(
+            {
+                "name": Exceptions._title("mapping", event_type),
+                "subject": event_type,
+                "category": "mapping",
+                "severity": "low",
+                "backend_id": backend.id,
+                "description": f"{description}\n{text}",
+                "hint": Exceptions.env._(
+                    "Unsubscribe this event type in the sending system's webhook settings, or ignore this "
+                    "exception with a reason to keep receiving it silently."
+                ),
+                "details": text,
+                "dedup_key": key,
+                "blocking": False,
+                "occurrences": count,
+            }
         )
-        exception.occurrences = len(events)
-        return f"{len(events)} event(s), exception {exception.id} opened"
+        return f"{count} event(s), exception {exception.id} opened"
 
     def _enqueue(self, method, eta=None):
         """Enqueue ``method`` of this event as a job on the backend's channel."""
