@@ -43,8 +43,10 @@ class TestHubspotOutage(HubspotCaseMixin, HttpCase):
         self.assertRecordValues(exceptions, [{"cause": "unavailable", "event_count": 30, "state": "new"}])
         self.assertIn("HubSpot CRM cannot be reached", exceptions.name)
         # HubSpot answers again: one event that reads the API closes the outage, the others follow
-        contacts = {("contacts", str(7000 + index)): (200, fixture("hubspot_contact_512.json")) for index in range(31)}
-        with local_http_server(self.crm_api(contacts)) as server:
+        api = self.hubspot_api()
+        for index in range(31):
+            api.add("contacts", dict(fixture("hubspot_contact_512.json"), id=str(7000 + index)))
+        with local_http_server(api) as server:
             self.backend.api_url = server.url
             item = copy.deepcopy(template)
             item.update(eventId=900030, objectId=7030)
@@ -53,4 +55,6 @@ class TestHubspotOutage(HubspotCaseMixin, HttpCase):
             self.perform_jobs()
         self.assertEqual(exceptions.state, "resolved")
         self.assertEqual(set(self._events(self.backend).mapped("state")), {"done"})
-        self.assertEqual(len(server.calls), 31)
+        # the new event's read, then one batch read for the 30 events the outage's end sent back to the queue
+        self.assertEqual([call["path"] for call in server.calls], ["/crm/v3/objects/contacts/batch/read"] * 2)
+        self.assertEqual(len(json.loads(server.calls[1]["body"])["inputs"]), 30)
