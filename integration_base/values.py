@@ -45,13 +45,3 @@ def clean_text(value):
     value = "" if value is None else str(value).strip()
     return value or None
 
-
-#: months per billing interval, to turn a price into monthly recurring revenue
-MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1, "year": 12}
-
-
-def monthly(amount, quantity, interval, interval_count):
-    """Monthly recurring revenue of ``quantity`` x ``amount`` every ``interval_count`` ``interval`` (0 if unknown)."""
-    if interval not in MONTHS_PER_INTERVAL:
-        return 0.0
-    return amount * quantity / (MONTHS_PER_INTERVAL[interval] * (interval_count or 1))

@@ -1,7 +1,5 @@
 from odoo import api, fields, models
 
-from ..values import monthly
-
 #: subscription status -> entitlement (what the customer may use); an
 #: incomplete subscription was never paid (its first payment failed or waits
 #: for the customer): nothing to use yet, no grace period
@@ -86,32 +84,6 @@ class IntegrationSubscription(models.Model):
         """The best entitlement of these subscriptions (``none`` without any): what the customer may use."""
         states = [state for state in self.mapped("entitlement_state") if state]
         return min(states, key=ENTITLEMENT_ORDER.index) if states else "none"
-
-    @api.model
-    def _billing_summary(self, partner, company):
-        """What a CRM or a helpdesk shows of a customer's billing, over the subscriptions of the
-        customer and its contacts in ``company``.
-
-        :return: dict of ``status`` (the best entitlement, ``none`` without a
-            subscription), ``plans`` (sorted plan codes of the entitled
-            subscriptions) and ``mrr`` (their monthly recurring revenue, in the
-            company currency, rounded)
-        """
-        customer = partner.commercial_partner_id
-        subscriptions = self.sudo().search([("partner_id", "child_of", customer.id), ("company_id", "=", company.id)])
-        entitled = subscriptions.filtered(lambda sub: sub.entitlement_state in ("active", "grace"))
-        currency, today = company.currency_id, self.env.cr.now().date()
-        mrr = 0.0
-        for sub in entitled:
-            amount = monthly(sub.amount, sub.quantity, sub.interval, sub.interval_count)
-            if sub.currency_id and sub.currency_id != currency:
-                amount = sub.currency_id._convert(amount, currency, company, today)
-            mrr += amount
-        return {
-            "status": subscriptions._best_entitlement(),
-            "plans": sorted(set(entitled.mapped("plan_code"))),
-            "mrr": currency.round(mrr),
-        }
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -156,10 +156,15 @@ class IntegrationConnectorSalesforce(models.AbstractModel):
                 f"{backend.name}: nothing sent."
             )
             return None
-        summary = self.env["integration.subscription"]._billing_summary(
-            subscription.partner_id, subscription.company_id
+        company = subscription.company_id
+        summary = self.env["integration.billing"]._summary(subscription.partner_id, company)
+        values = dict(
+            zip(
+                BILLING_FIELDS,
+                (summary["entitlement"], ";".join(summary["plans"]), company.currency_id.round(summary["mrr"])),
+                strict=True,
+            )
         )
-        values = dict(zip(BILLING_FIELDS, (summary["status"], ";".join(summary["plans"]), summary["mrr"]), strict=True))
         return self._client(backend).update("Account", account, values)
 
     # ------------------------------------------------------------------

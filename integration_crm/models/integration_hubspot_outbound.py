@@ -78,12 +78,12 @@ class IntegrationHubspotOutbound(models.AbstractModel):
         return self._deliver_billing(connector, backend, event)
 
     def _billing_properties(self, partner, company):
-        summary = self.env["integration.subscription"]._billing_summary(partner, company)
+        summary = self.env["integration.billing"]._summary(partner, company)
         currency = company.currency_id
         return {
-            "billing_status": summary["status"],
+            "billing_status": summary["entitlement"],
             "billing_plan": ";".join(summary["plans"]),
-            "mrr": f"{summary['mrr']:.{currency.decimal_places}f}",
+            "mrr": f"{currency.round(summary['mrr']):.{currency.decimal_places}f}",
         }
 
     def _deliver_billing(self, connector, backend, event):

@@ -3,7 +3,7 @@ import time
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.integration_base.exceptions import SignatureError
-from odoo.addons.integration_base.values import monthly
+from odoo.addons.integration_base.billing import monthly
 
 from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, decode_uri, sign, verify
 
