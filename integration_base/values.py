@@ -44,4 +44,3 @@ def clean_text(value):
     """Stripped text, or None when empty (systems send "", " " and null alike)."""
     value = "" if value is None else str(value).strip()
     return value or None
-
