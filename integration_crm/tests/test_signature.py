@@ -2,8 +2,8 @@ import time
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.integration_base.exceptions import SignatureError
 from odoo.addons.integration_base.billing import monthly
+from odoo.addons.integration_base.exceptions import SignatureError
 
 from ..hubspot import SIGNATURE_HEADER, TIMESTAMP_HEADER, decode_uri, sign, verify
 
