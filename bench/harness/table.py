@@ -247,8 +247,12 @@ def merge(old, new):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="file whose bench:begin/bench:end block is replaced")
+    parser.add_argument("--only", help="comma-separated benchmarks to render (the others' sections are kept)")
     args = parser.parse_args()
     text = render()
+    if args.only:
+        wanted = args.only.split(",")
+        text = "".join(f"<!-- bench:{n} -->\n{body}" for n, body in sections(text).items() if n in wanted)
     if args.write:
         if not args.write.is_absolute():
             args.write = REPO / args.write  # bench/run works in bench/harness
