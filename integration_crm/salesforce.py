@@ -99,10 +99,15 @@ def soql_time(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def soql(sobject, since=None):
-    """The query of the records of ``sobject`` changed since ``since`` (an aware datetime), oldest first."""
+def soql(sobject, since=None, multicurrency=False):
+    """The query of the records of ``sobject`` changed since ``since`` (an aware datetime), oldest first.
+
+    :param multicurrency: the organization has multiple currencies: records
+        carry ``CurrencyIsoCode`` (a single-currency organization refuses the field)
+    """
+    fields = FIELDS[sobject] + (("CurrencyIsoCode",) if multicurrency and sobject == "Opportunity" else ())
     where = f" WHERE SystemModstamp >= {soql_time(since)}" if since else ""
-    return f"SELECT {', '.join(FIELDS[sobject])} FROM {sobject}{where} ORDER BY SystemModstamp, Id"
+    return f"SELECT {', '.join(fields)} FROM {sobject}{where} ORDER BY SystemModstamp, Id"
 
 
 def read_cursor(cursor, backfill_from=None):

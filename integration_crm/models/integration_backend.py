@@ -34,6 +34,12 @@ class IntegrationBackend(models.Model):
         "Reset a stream's cursor to backfill again.",
     )
 
+    salesforce_multicurrency = fields.Boolean(
+        string="Multi-currency organization",
+        help="The Salesforce organization has multiple currencies: each opportunity's amount is read with its "
+        "CurrencyIsoCode and converted into the company currency (else amounts are in the company currency).",
+    )
+
     def _salesforce_ensure_streams(self):
         Stream = self.env["integration.stream"].sudo()
         for backend in self:

@@ -92,7 +92,8 @@ class IntegrationConnectorSalesforce(models.AbstractModel):
                 state = {"since": state.get("mark") or state.get("since"), "next": None, "mark": state.get("mark")}
         if page is None:
             since = salesforce.parse_time(state.get("since"))
-            page = client.query(salesforce.soql(sobject, since), stream.page_size)
+            query = salesforce.soql(sobject, since, stream.backend_id.salesforce_multicurrency)
+            page = client.query(query, stream.page_size)
         next_cursor, has_more = salesforce.cursor_after(state, page)
         return {
             "items": [salesforce.stream_item(record) for record in page.get("records") or ()],

@@ -192,6 +192,35 @@ class TestSalesforce(IntegrationCaseMixin, TransactionCase):
         self.assertIn("WHERE SystemModstamp >= 2026-03-01T10:03:00Z", query)
         self.assertEqual(len(self._events(self.backend)), 2)
 
+    def test_multicurrency_amounts_are_converted(self):
+        self.backend.salesforce_multicurrency = True
+        company = self.env.company
+        other = self.env.ref("base.EUR") if company.currency_id.name != "EUR" else self.env.ref("base.USD")
+        other.active = True
+        # one unit of the company currency is worth half a unit of the other one
+        self.env["res.currency.rate"].create(
+            {"currency_id": other.id, "rate": 0.5, "name": "2020-01-01", "company_id": company.id}
+        )
+        self.api.add(
+            "Opportunity",
+            Id="006C000002",
+            Name="Abroad",
+            Amount=1000.0,
+            CurrencyIsoCode=other.name,
+            CloseDate="2026-06-30",
+            StageName="Prospecting",
+            IsClosed=False,
+            IsWon=False,
+            SystemModstamp=stamp(12),
+        )
+        server = self._serve()
+        self._stream("salesforce_opportunities").action_run()
+        self.perform_jobs()
+        query = next(unquote(call["path"]) for call in server.calls if "/query/?q=" in call["path"])
+        self.assertIn(", CurrencyIsoCode FROM Opportunity", query)
+        lead = self.env["integration.binding"]._find_record(self.backend, "crm_deal", "Opportunity:006C000002")
+        self.assertEqual(lead.expected_revenue, 2000.0)
+
     def test_token_is_renewed_on_401(self):
         self._serve()
         self._stream("salesforce_accounts").action_run()
