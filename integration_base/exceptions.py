@@ -164,15 +164,20 @@ class AmbiguousMatch(BusinessError):
 
 
 class WebhookError(Exception):
-    """An inbound request is refused with ``status`` and a reason."""
+    """An inbound request is refused with ``status`` and a reason.
+
+    ``retry_after`` (seconds) goes out as the ``Retry-After`` header of a 429
+    or 503: when the sender may try again.
+    """
 
     status = 400
 
-    def __init__(self, reason, status=None):
+    def __init__(self, reason, status=None, retry_after=None):
         super().__init__(reason)
         self.reason = reason
         if status:
             self.status = status
+        self.retry_after = retry_after
 
 
 class SignatureError(WebhookError):

@@ -18,8 +18,10 @@ Retrying is not done here by sleeping in a worker: the caller (a queue job)
 turns a :class:`RetryableError` into a new attempt later, with backoff and
 jitter. A per-backend :class:`TokenBucket` throttles calls; the circuit
 breaker lives on the backend record so that every worker shares it.
-Secrets never reach the log: headers and JSON keys named in
-:data:`const.SENSITIVE_HEADERS` / :data:`const.SENSITIVE_KEYS` are masked.
+Calls go through :class:`netguard.GuardedSession` (the destination must be
+allowed, redirects are not followed: a 3xx is a permanent error). Secrets
+never reach the log (:mod:`redact`), and an error carries only a short,
+sanitized excerpt of the remote answer, since people read it.
 """
 
 import logging
@@ -30,8 +32,11 @@ from contextlib import contextmanager
 import requests
 
 from .backoff import parse_retry_after
-from .const import SENSITIVE_HEADER_WORDS, SENSITIVE_HEADERS, SENSITIVE_KEYS
 from .exceptions import AuthenticationRefused, PermanentError, RateLimited, Throttled, Unavailable
+from .netguard import BlockedDestination, GuardedSession
+from .redact import redact_data, redact_headers, remote_excerpt, sanitize_text
+
+__all__ = ["TokenBucket", "bucket_for", "get_session", "note_call", "redact_data", "redact_headers", "send"]
 
 _logger = logging.getLogger(__name__)
 
@@ -39,33 +44,17 @@ USER_AGENT = "odoo-integration-suite/19.0"
 _session = threading.local()
 
 
-def _get_session():
-    # One pooled session per thread: keep-alive across a worker's jobs.
+def get_session():
+    """The calling thread's guarded session: keep-alive across a worker's jobs."""
     if not hasattr(_session, "value"):
-        _session.value = requests.Session()
+        _session.value = GuardedSession()
         _session.value.headers["User-Agent"] = USER_AGENT
     return _session.value
 
 
-def is_sensitive_header(name):
-    name = name.lower()
-    return name in SENSITIVE_HEADERS or any(word in name for word in SENSITIVE_HEADER_WORDS)
-
-
-def redact_headers(headers):
-    """Copy of ``headers`` with sensitive values masked."""
-    return {key: ("***" if is_sensitive_header(key) else value) for key, value in (headers or {}).items()}
-
-
-def redact_data(data):
-    """Copy of a JSON-like structure with sensitive keys masked."""
-    if isinstance(data, dict):
-        return {
-            key: ("***" if str(key).lower() in SENSITIVE_KEYS else redact_data(value)) for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [redact_data(value) for value in data]
-    return data
+def _where(url):
+    """``url`` without its query string: what an error message names."""
+    return url.split("?", 1)[0]
 
 
 class TokenBucket:
@@ -199,41 +188,57 @@ def send(
         if wait:
             raise Throttled(f"rate limit reached for {rate_key or url}", retry_after=wait)
     started = time.monotonic()
+    where = _where(url)
     try:
-        response = _get_session().request(method, url, headers=headers, json=json, data=data, timeout=timeout)
+        response = get_session().request(method, url, headers=headers, json=json, data=data, timeout=timeout)
+    except BlockedDestination as exc:
+        raise PermanentError(
+            f"{method} {where} refused: {exc}",
+            hint="A system administrator checks the backend's API URL (and the allowed hosts).",
+        ) from exc
     except requests.Timeout as exc:
-        _logger.info("%s %s timed out after %ss", method, url, timeout)
+        _logger.info("%s %s timed out after %ss", method, where, timeout)
         note_call(rate_key, False)
-        raise Unavailable(f"{method} {url} timed out after {timeout}s") from exc
+        raise Unavailable(f"{method} {where} timed out after {timeout}s") from exc
     except requests.RequestException as exc:
-        _logger.info("%s %s failed: %s", method, url, exc.__class__.__name__)
+        _logger.info("%s %s failed: %s", method, where, exc.__class__.__name__)
         note_call(rate_key, False)
-        raise Unavailable(f"{method} {url} failed: {exc.__class__.__name__}: {exc}") from exc
+        raise Unavailable(
+            f"{method} {where} failed: {exc.__class__.__name__}: {sanitize_text(exc, limit=160)}"
+        ) from exc
     elapsed = time.monotonic() - started
     _logger.debug(
-        "%s %s -> %s in %.3fs headers=%s", method, url, response.status_code, elapsed, redact_headers(headers)
+        "%s %s -> %s in %.3fs headers=%s", method, where, response.status_code, elapsed, redact_headers(headers)
     )
     status = response.status_code
     note_call(rate_key, not is_outage_status(status))
+    # what we sent as credentials never comes back to people in an echo
+    secrets = [value.partition(" ")[2] or value for value in headers.values() if isinstance(value, str)]
+    answer = remote_excerpt(response, secrets)
     if status == 429:
         error = RateLimited(
-            f"{method} {url} answered 429 (rate limited): {response.text[:300]}",
+            f"{method} {where} answered 429 (rate limited): {answer}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     elif status >= 500:
         error = Unavailable(
-            f"{method} {url} answered {status}: {response.text[:300]}",
+            f"{method} {where} answered {status}: {answer}",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     elif status in (401, 403):
         error = AuthenticationRefused(
-            f"{method} {url} answered {status}: {response.text[:300]}",
+            f"{method} {where} answered {status}: {answer}",
             hint="The receiving system refuses the backend's credentials: an administrator checks the API key.",
         )
     elif status >= 400:
         error = PermanentError(
-            f"{method} {url} answered {status}: {response.text[:500]}",
+            f"{method} {where} answered {status}: {answer}",
             hint="The receiving system refused the request. Check the data and the backend credentials.",
+        )
+    elif status >= 300:
+        error = PermanentError(
+            f"{method} {where} answered {status} (a redirect): redirects are not followed",
+            hint="A system administrator sets the backend's API URL to the final address.",
         )
     else:
         return response

@@ -20,6 +20,7 @@ from odoo.addons.integration_base.values import clean_text
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 INVOCATION_HEADER = "X-Zendesk-Webhook-Invocation-Id"
+WEBHOOK_ID_HEADER = "X-Zendesk-Webhook-Id"
 #: seconds a signature stays valid (either side of our clock)
 TOLERANCE = 300
 

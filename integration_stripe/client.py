@@ -15,7 +15,10 @@ that keeps the engine's rules:
   limit :class:`Throttled`, other 4xx permanent, 404 the more precise
   :class:`StripeNotFound`; every call is noted in the engine's call journal
   (an outage of the backend closes itself when Stripe answers again);
-* answers are plain dicts (the JSON Stripe sent), as webhook payloads are.
+* answers are plain dicts (the JSON Stripe sent), as webhook payloads are;
+* the SDK talks through the engine's guarded session: the API base must be
+  an allowed destination (``api.stripe.com``, or allow-listed), redirects
+  are not followed.
 """
 
 import logging
@@ -30,7 +33,9 @@ from odoo.addons.integration_base.exceptions import (
     Throttled,
     Unavailable,
 )
-from odoo.addons.integration_base.http_client import bucket_for, is_outage_status, note_call
+from odoo.addons.integration_base.http_client import bucket_for, get_session, is_outage_status, note_call
+from odoo.addons.integration_base.netguard import BlockedDestination
+from odoo.addons.integration_base.redact import sanitize_text
 
 from .const import DEFAULT_API_BASE, RATE_LIMIT_LIVE, RATE_LIMIT_TEST, STRIPE_API_VERSION
 
@@ -82,7 +87,7 @@ class StripeApi:
             stripe_version=api_version or STRIPE_API_VERSION,
             base_addresses={"api": self.api_base},
             max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=stripe.RequestsClient(timeout=timeout, session=get_session()),
         )
 
     # ------------------------------------------------------------------
@@ -148,7 +153,12 @@ class StripeApi:
     def _map_error(method, path, exc):
         status = exc.http_status
         what = f"Stripe {method.upper()} {path}"
-        detail = exc.user_message or str(exc) or exc.__class__.__name__
+        if isinstance(exc.__cause__, BlockedDestination):
+            return PermanentError(
+                f"{what} refused: {exc.__cause__}",
+                hint="A system administrator checks the backend's API URL (and the allowed hosts).",
+            )
+        detail = sanitize_text(exc.user_message or str(exc) or exc.__class__.__name__)
         request_id = f" (request {exc.request_id})" if getattr(exc, "request_id", None) else ""
         if isinstance(exc, stripe.RateLimitError) or status == 429:
             headers = exc.headers or {}

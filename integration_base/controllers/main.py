@@ -2,40 +2,59 @@
 
 Checks, in this order, each with the status that tells the sender what to do:
 
-==========================  ======  =================================
-check                       status  sender should
-==========================  ======  =================================
-body larger than allowed    413     not retry
-content type not accepted   415     not retry
-unknown backend reference   404     not retry (reveals nothing)
-no secret configured        401     not retry (fail closed)
-missing/invalid signature   401     not retry
-body not a JSON object      400     not retry
-no event or no identity     400     not retry
-refused by a rule           422     not retry
-stored (or already stored)  202/200 stop
-database busy               503     retry later
-==========================  ======  =================================
+===============================  ======  =================================
+check                            status  sender should
+===============================  ======  =================================
+no database reachable            503     retry later (``Retry-After``)
+method other than POST           405     not retry (nothing is stored)
+address failed too often         429     retry later (``Retry-After``)
+body larger than allowed         413     not retry
+broken chunked encoding          400     not retry
+content type not accepted        415     not retry
+unknown backend reference        404     not retry (reveals nothing)
+no secret configured             401     not retry (fail closed)
+missing/invalid signature        401     not retry
+body not a JSON object           400     not retry
+nested deeper than 64 levels     400     not retry
+no event or no identity          400     not retry
+id or type over 255 characters   400     not retry
+refused by a rule                422     not retry
+stored (or already stored)       202/200 stop
+database busy or lost            503     retry later
+===============================  ======  =================================
 
-The route does no business work: one backend lookup, one signature check,
-one INSERT and one job row per event, in one transaction. A request may carry
-several events (``_webhook_split``, e.g. HubSpot's JSON arrays): each is
-stored and deduplicated on its own, and the answer lists them under
-``events``; a request of one event answers ``event_id`` and ``status``.
+The body is read with a bound before anything else (``guard.bounded_body``:
+chunked bodies included, never more than the limit). The route does no
+business work: one backend lookup, one signature check, one INSERT and one
+job row per event, in one transaction. A request may carry several events
+(``_webhook_split``, e.g. HubSpot's JSON arrays): each is stored and
+deduplicated on its own, and the answer lists them under ``events``; a
+request of one event answers ``event_id`` and ``status``. A 404 or 401
+counts as a failed authentication (``guard.AuthGuard``).
+
+With ``integration_base`` in ``server_wide_modules`` this route, and
+:meth:`IntegrationWebhookController.no_database` for the suite's other
+paths, answer 503 even when Odoo runs without a reachable database.
 """
 
 import logging
 import re
 import uuid
 
-from werkzeug.exceptions import RequestEntityTooLarge
-
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
-from ..const import CORRELATION_HEADER, DEFAULT_MAX_BODY_BYTES
-from ..exceptions import EventRejected, WebhookError
-from ..http_client import redact_headers
+from ..body import json_depth_exceeds
+from ..const import (
+    CORRELATION_HEADER,
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_EVENT_TYPE_LENGTH,
+    MAX_EXTERNAL_ID_LENGTH,
+    MAX_JSON_DEPTH,
+)
+from ..exceptions import EventRejected, SignatureError, WebhookError
+from ..redact import redact_headers
+from . import guard
 
 _logger = logging.getLogger(__name__)
 
@@ -55,49 +74,89 @@ def _check_identity(identity):
         raise WebhookError("the event has no id or no type")
     if not isinstance(external_id, str) or not isinstance(event_type, str):
         raise WebhookError("the event's id and type must be strings")
+    if len(external_id) > MAX_EXTERNAL_ID_LENGTH or len(event_type) > MAX_EVENT_TYPE_LENGTH:
+        raise WebhookError(
+            f"the event's id and type may have at most {MAX_EXTERNAL_ID_LENGTH} and {MAX_EVENT_TYPE_LENGTH} characters"
+        )
+
+
+def _webhook_max_bytes(env):
+    if env is None:
+        return DEFAULT_MAX_BODY_BYTES
+    try:
+        return int(env["ir.config_parameter"].get_param("integration_base.webhook_max_bytes", DEFAULT_MAX_BODY_BYTES))
+    except ValueError:
+        return DEFAULT_MAX_BODY_BYTES
 
 
 class IntegrationWebhookController(http.Controller):
     _webhook_url = "/integration/webhook/<string:reference>"
+    _guard = guard.AuthGuard("webhook")
 
     @http.route(
         _webhook_url,
         type="http",
         auth="none",
-        methods=["POST"],
+        methods=None,  # every method: others than POST get a clear 405 (below)
         csrf=False,
         save_session=False,
         readonly=False,
+        max_content_length=guard.bounded_body(_webhook_max_bytes),
     )
     def webhook(self, reference, **_kwargs):
+        if not request.db:
+            return guard.no_database()
         httprequest = request.httprequest
+        if httprequest.method != "POST":  # Odoo routes OPTIONS to every route
+            return guard.method_not_allowed(["POST"])
         header_cid = httprequest.headers.get(CORRELATION_HEADER, "")
         correlation_id = header_cid if _CORRELATION_RE.match(header_cid) else uuid.uuid4().hex
+        headers = {CORRELATION_HEADER: correlation_id}
         try:
             status, body = self._handle(reference, correlation_id)
         except WebhookError as exc:
-            status, body = exc.status, {"error": exc.reason}
-            _logger.info("webhook %s refused (%s): %s [%s]", reference[:6], status, exc.reason, correlation_id)
-        return request.make_json_response(
-            dict(body, correlation_id=correlation_id), status=status, headers={CORRELATION_HEADER: correlation_id}
-        )
+            _logger.info("webhook %s… refused (%s): %s [%s]", reference[:6], exc.status, exc.reason, correlation_id)
+            return guard.json_error(
+                exc.status, exc.reason, retry_after=exc.retry_after, headers=headers, correlation_id=correlation_id
+            )
+        except Exception as exc:
+            if not guard.is_database_unreachable(exc):
+                raise
+            _logger.info("webhook %s…: database unavailable (%s) [%s]", reference[:6], exc, correlation_id)
+            response = guard.no_database()
+            response.headers[CORRELATION_HEADER] = correlation_id
+            return response
+        return request.make_json_response(dict(body, correlation_id=correlation_id), status=status, headers=headers)
+
+    @http.route(
+        "/integration/<path:subpath>",
+        type="http",
+        auth="none",
+        csrf=False,
+        save_session=False,
+        readonly=True,
+        max_content_length=guard.bounded_body(_webhook_max_bytes),
+    )
+    def no_database(self, subpath, **_kwargs):
+        """The suite's paths when Odoo has no database: 503, never a 404.
+
+        Loaded server-wide, integration_base is in Odoo's database-less
+        routing map: a sender of any suite route (metrics, billing context...)
+        learns to retry later. With a database, an unknown suite path is 404.
+        """
+        if not request.db:
+            return guard.no_database()
+        return guard.json_error(404, "not found")
 
     def _handle(self, reference, correlation_id):
         httprequest = request.httprequest
         env = request.env(user=SUPERUSER_ID)
-        # 1. size, before reading anything
-        hard_limit = int(
-            env["ir.config_parameter"].get_param("integration_base.webhook_max_bytes", DEFAULT_MAX_BODY_BYTES)
-        )
-        length = httprequest.content_length
-        if length is not None and length > hard_limit:
-            raise WebhookError(f"body larger than {hard_limit} bytes", status=413)
-        # werkzeug stops reading a body without Content-Length at this limit too
-        httprequest.max_content_length = hard_limit
-        try:
-            body = httprequest.get_data(cache=False)
-        except RequestEntityTooLarge as exc:
-            raise WebhookError(f"body larger than {hard_limit} bytes", status=413) from exc
+        # 0. an address that failed too often waits, before any work
+        retry_after = self._guard.retry_after(env)
+        if retry_after:
+            raise WebhookError("too many failed requests from this address", status=429, retry_after=retry_after)
+        # 1. size: read with a bound before the route ran (guard.bounded_body)
+        body = guard.request_body()
         # 2. content type
         content_type = (httprequest.mimetype or "").lower()
         if content_type not in ACCEPTED_CONTENT_TYPES:
@@ -107,25 +166,30 @@ class IntegrationWebhookController(http.Controller):
         # 3. backend
         backend = env["integration.backend"].search([("reference", "=", reference)], limit=1) if reference else None
         if not backend:
+            self._guard.failed(env)
             raise WebhookError("unknown webhook", status=404)
         connector = backend._connector()
         if len(body) > backend.max_body_bytes:
             raise WebhookError(f"body larger than {backend.max_body_bytes} bytes", status=413)
         # 4. signature (fail closed without a secret)
-        if not backend._get_webhook_secrets():
-            raise WebhookError("webhook secret not configured: every request is refused", status=401)
         # the full request (method, URL) for systems that sign it too (HubSpot v3)
         connector = connector.with_context(
             integration_webhook_method=httprequest.method, integration_webhook_url=httprequest.url
         )
-        connector._webhook_verify(backend, httprequest.headers, body)
+        try:
+            if not backend._get_webhook_secrets():
+                raise SignatureError("webhook secret not configured: every request is refused")
+            connector._webhook_verify(backend, httprequest.headers, body)
+        except SignatureError:
+            self._guard.failed(env, backend)
+            raise
         # 5. parse, split (one request may carry several events), 6. identities:
         # all checked before anything is stored, so a bad item stores nothing
-        payload = connector._webhook_parse(backend, body)
+        payload = self._parse(connector, backend, body)
         items = connector._webhook_split(backend, payload, body)
         if not items:
             raise WebhookError("the request carries no event")
-        headers = redact_headers(httprequest.headers)
+        headers = redact_headers(httprequest.headers, safe=connector._webhook_safe_headers())
         accepted, refused = [], []
         for item, raw in items:
             try:
@@ -155,3 +219,15 @@ class IntegrationWebhookController(http.Controller):
         if len(items) == 1:
             return (202 if stored else 200), results[0]
         return (202 if stored else 200), {"status": "stored" if stored else "duplicate", "events": results}
+
+    @staticmethod
+    def _parse(connector, backend, body):
+        """The connector's parse, refusing bodies nested deeper than :data:`MAX_JSON_DEPTH`."""
+        too_deep = WebhookError(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            payload = connector._webhook_parse(backend, body)
+        except RecursionError as exc:
+            raise too_deep from exc
+        if json_depth_exceeds(payload, MAX_JSON_DEPTH):
+            raise too_deep
+        return payload

@@ -4,6 +4,7 @@ from . import (
     account_payment,
     integration_canonical_naming,
     integration_applier,
+    integration_auth_throttle,
     integration_backend,
     integration_billing,
     integration_binding,
@@ -11,6 +12,7 @@ from . import (
     integration_claim,
     integration_connector,
     integration_connector_canonical,
+    integration_counter,
     integration_event_inbox,
     integration_event_outbound,
     integration_event_runner,
@@ -24,6 +26,7 @@ from . import (
     integration_stream,
     integration_subscription,
     integration_support_ticket,
+    ir_http,
     queue_job,
     res_partner,
 )

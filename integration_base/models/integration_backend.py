@@ -3,7 +3,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
+from .. import netguard
+from ..access import MANAGER, SYSTEM, check_rights
 from ..const import DEFAULT_CHANNEL, DEFAULT_MAX_BODY_BYTES
 from ..exceptions import CircuitOpen, RateLimited, RetryableError
 from ..races import lock_rows
@@ -56,7 +59,11 @@ class IntegrationBackend(models.Model):
         help="The secret being rotated out: signatures made with it are still accepted until it is cleared.",
     )
     api_key = fields.Char(copy=False, groups="base.group_system", string="API Key")
-    api_url = fields.Char(string="API URL", help="Base URL of the system's API, or of the outbound endpoint.")
+    api_url = fields.Char(
+        string="API URL",
+        help="Base URL of the system's API, or of the outbound endpoint. Changed by anyone but a system "
+        "administrator, it clears the API key: only they decide where the key is sent.",
+    )
     has_webhook_secret = fields.Boolean(compute="_compute_has_webhook_secret")
     # ------------------------------------------------------------------
     # Limits and processing
@@ -125,6 +132,65 @@ class IntegrationBackend(models.Model):
         "Body size limit, attempts and timeout must be positive.",
     )
 
+    @api.constrains("api_url", "connector_type")
+    def _check_api_url(self):
+        for backend in self.filtered("api_url"):
+            try:
+                backend._outbound_policy().check_url(backend.api_url)
+            except netguard.BlockedDestination as exc:
+                raise ValidationError(self.env._("This API URL is not allowed: %s", exc)) from exc
+
+    # ------------------------------------------------------------------
+    # Where credentials go: as privileged as reading them
+    # ------------------------------------------------------------------
+    def _credential_destination_fields(self):
+        """Fields that decide where the backend's credentials are sent.
+
+        Connectors with another such field (a second host, a region) add it.
+        """
+        return {"api_url", "connector_type"}
+
+    def _credentials_moved(self, vals):
+        """``{backend: fields}``: the credentials that would go somewhere else after a
+        non-administrator writes ``vals`` (those of the connector before and after)."""
+        changing = self._credential_destination_fields() & set(vals)
+        if not changing or self.env.su or self.env.user.has_group(SYSTEM):
+            return {}
+        moved = {}
+        for backend in self:
+            if not any((backend[name] or False) != (vals[name] or False) for name in changing):
+                continue
+            names = set(backend._connector()._sent_credential_fields(backend))
+            if vals.get("connector_type"):
+                names |= set(
+                    self.env[f"integration.connector.{vals['connector_type']}"]._sent_credential_fields(backend)
+                )
+            names = {name for name in names if backend.sudo()[name]}
+            if names:
+                moved[backend] = names
+        return moved
+
+    def _clear_moved_credentials(self, moved):
+        for backend, names in moved.items():
+            backend.sudo().write(dict.fromkeys(names, False))
+            backend.message_post(
+                body=self.env._(
+                    "%(user)s changed where this backend's calls go: its credentials (%(fields)s) were cleared, "
+                    "because only a system administrator decides where they are sent. A system administrator "
+                    "enters them again.",
+                    user=self.env.user.name,
+                    fields=", ".join(sorted(backend._fields[name].string for name in names)),
+                )
+            )
+
+    def _outbound_policy(self):
+        """Where this backend's calls may go (:class:`netguard.OutboundPolicy`)."""
+        self.ensure_one()
+        allowed = self.env["ir.config_parameter"].sudo().get_param(netguard.ALLOWED_HOSTS_PARAM, "")
+        return netguard.OutboundPolicy(
+            hosts=tuple(self._connector()._outbound_hosts(self)), allowed=netguard.parse_allow_list(allowed)
+        )
+
     @api.depends("reference")
     def _compute_webhook_url(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
@@ -183,10 +249,12 @@ class IntegrationBackend(models.Model):
         return backends
 
     def write(self, vals):
+        moved = self._credentials_moved(vals)
         result = super().write(vals)
         if vals.get("connector_type"):
             for backend in self:
                 backend._connector()._backend_setup(backend)
+        self._clear_moved_credentials(moved)
         return result
 
     @api.constrains("connector_type", "api_key")
@@ -227,8 +295,11 @@ class IntegrationBackend(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_test_connection(self):
+        """Call the system with the backend's credentials (managers: it uses the key)."""
+        check_rights(self, "write", MANAGER)
         self.ensure_one()
-        message = self._connector()._test_connection(self)
+        with netguard.guarded(self._outbound_policy()):
+            message = self._connector()._test_connection(self)
         # the system answered: an outage reported for it is over
         self.env["integration.exception"]._clear_causes(self)
         return {
@@ -238,7 +309,8 @@ class IntegrationBackend(models.Model):
         }
 
     def action_rotate_webhook_secret(self):
-        """Keep the current secret as previous and generate a new one."""
+        """Keep the current secret as previous and generate a new one (system administrators)."""
+        check_rights(self, "write", SYSTEM)
         for backend in self.sudo():
             backend.write(
                 {
@@ -249,23 +321,27 @@ class IntegrationBackend(models.Model):
             backend.message_post(body=self.env._("Webhook secret rotated; the previous one is still accepted."))
 
     def action_regenerate_reference(self):
+        check_rights(self, "write", MANAGER)
         for backend in self:
             backend.reference = _new_reference()
             backend.message_post(body=self.env._("Webhook URL regenerated: update it in the sending system."))
 
     def action_prepare_accounting(self):
         """Create the journals and accounts the connector books on (its ``_prepare_accounting``)."""
+        check_rights(self, "write", MANAGER)
         for backend in self:
             backend._connector()._prepare_accounting(backend)
         return True
 
     def action_view_events(self):
+        check_rights(self, "read")
         action = self.env["ir.actions.act_window"]._for_xml_id("integration_base.action_integration_event")
         action["domain"] = [("backend_id", "in", self.ids)]
         action["context"] = {}
         return action
 
     def action_view_exceptions(self):
+        check_rights(self, "read")
         action = self.env["ir.actions.act_window"]._for_xml_id("integration_base.action_integration_exception")
         action["domain"] = [("backend_id", "in", self.ids)]
         action["context"] = {"search_default_open": 1}
@@ -325,6 +401,7 @@ class IntegrationBackend(models.Model):
             self.action_reset_circuit()
 
     def action_reset_circuit(self):
+        check_rights(self, "write", MANAGER)
         self.write({"circuit_state": "closed", "circuit_failures": 0, "circuit_open_until": False})
 
     def _circuit_record_failure(self, error):

@@ -90,6 +90,17 @@ class IntegrationConnector(models.AbstractModel):
         """False for event types stored as *ignored* without processing."""
         return True
 
+    def _webhook_safe_headers(self):
+        """Request headers of this system that may be stored as received.
+
+        Every other header but the harmless ones of :data:`const.SAFE_HEADERS`
+        is stored as ``***``: name event ids and timestamps here, never a
+        signature or a key.
+
+        :return: iterable of header names (any case)
+        """
+        return ()
+
     # ------------------------------------------------------------------
     # Processing
     # ------------------------------------------------------------------
@@ -259,6 +270,24 @@ class IntegrationConnector(models.AbstractModel):
     # ------------------------------------------------------------------
     # Administration
     # ------------------------------------------------------------------
+    def _sent_credential_fields(self, backend):
+        """Backend fields holding credentials this connector sends to the system's API.
+
+        They are cleared when anyone but a system administrator changes
+        where calls go (the API URL, the connector type).
+        """
+        return ("api_key",)
+
+    def _outbound_hosts(self, backend):
+        """Host names this system's API lives on (``fnmatch`` patterns, e.g. ``*.zendesk.com``).
+
+        The backend's API URL must name one of them, unless a system
+        administrator allow-lists another host (``integration_base.outbound_allowed_hosts``).
+        An empty tuple lets any public https host through: for systems whose
+        address is the customer's own (the canonical connector).
+        """
+        return ()
+
     def _test_connection(self, backend):
         """Call the system and return a short message; raise a UserError if it fails."""
         raise UserError(self.env._("This connector has no connection test."))

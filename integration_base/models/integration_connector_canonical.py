@@ -57,6 +57,9 @@ class IntegrationConnectorCanonical(models.AbstractModel):
             raise WebhookError("occurred_at is not an ISO 8601 date-time") from exc
         return {"external_id": message_id, "event_type": payload["type"], "occurred_at": occurred}
 
+    def _webhook_safe_headers(self):
+        return ("webhook-id", "webhook-timestamp")
+
     def _event_map(self, event, payload):
         message = dict(payload)
         message.setdefault("source", event.backend_id.connector_type)

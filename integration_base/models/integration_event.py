@@ -27,6 +27,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..access import MANAGER, USER, check_rights
 from ..const import EVENT_STATES, FINAL_STATES
 
 _logger = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class IntegrationEvent(models.Model):
         groups="integration_base.group_integration_manager",
         help="Values people corrected (JSON): applied to the canonical messages at every attempt, "
         "the raw payload stays as received.",
+    )
+    payload_before_edit = fields.Text(
+        readonly=True,
+        copy=False,
+        groups="integration_base.group_integration_manager",
+        help="The payload as received, kept when a manager edits it (Edit and retry).",
     )
     payload_purged = fields.Boolean(readonly=True)
     attempts = fields.Integer(readonly=True)
@@ -206,13 +213,15 @@ class IntegrationEvent(models.Model):
 
     def action_retry(self):
         """Process again from the stored payload (failed, dead or done events)."""
+        check_rights(self, "read", USER)
         self._check_retryable()
         for event in self:
             event._requeue(self.env._("Retry requested by %s.", self.env.user.name))
         return True
 
     def action_replay(self):
-        """Replay a processed event: same as retry, audited as a replay."""
+        """Replay a processed event: same as retry, audited as a replay (managers)."""
+        check_rights(self, "write", MANAGER)
         self._check_retryable()
         for event in self:
             if event.payload_purged:
@@ -227,9 +236,11 @@ class IntegrationEvent(models.Model):
         else:
             backend = self.backend_id.sudo()
             backend._connector()._outbound_enqueue(backend, self)
-        self.message_post(body=audit)
+        # integration users may retry but not write events: audited in their name
+        self.sudo().message_post(body=audit, author_id=self.env.user.partner_id.id)
 
     def action_view_jobs(self):
+        check_rights(self, "read", MANAGER)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Jobs"),
@@ -239,6 +250,7 @@ class IntegrationEvent(models.Model):
         }
 
     def action_view_records(self):
+        check_rights(self, "read")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Records touched"),
@@ -287,7 +299,7 @@ class IntegrationEvent(models.Model):
         self.env.cr.execute(
             """
             UPDATE integration_event e
-               SET payload = NULL, headers = NULL, canonical = NULL, error_traceback = NULL,
+               SET payload = NULL, headers = NULL, canonical = NULL, error_traceback = NULL, payload_before_edit = NULL,
                    payload_purged = TRUE, write_date = now() at time zone 'UTC'
              WHERE e.received_at < %s AND e.payload_purged IS NOT TRUE
                AND e.state NOT IN ('queued', 'processing')
@@ -297,6 +309,8 @@ class IntegrationEvent(models.Model):
             (limit,),
         )
         count = self.env.cr.rowcount
-        self.invalidate_model(["payload", "headers", "canonical", "error_traceback", "payload_purged"])
+        self.invalidate_model(
+            ["payload", "headers", "canonical", "error_traceback", "payload_before_edit", "payload_purged"]
+        )
         _logger.info("purged the payload of %s integration event(s) older than %s days", count, days)
         return count

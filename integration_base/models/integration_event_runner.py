@@ -20,7 +20,7 @@ from psycopg2 import errorcodes
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from .. import corrections, http_client
+from .. import corrections, http_client, netguard
 from ..backoff import backoff_seconds
 from ..const import FINAL_STATES
 from ..exceptions import IntegrationError, PermanentError, RetryableError
@@ -155,7 +155,8 @@ class IntegrationEventRunner(models.AbstractModel):
 
     def _attempt(self, work, retry):
         try:
-            with self.env.cr.savepoint():
+            # outbound calls of the attempt go only where the backend may send
+            with self.env.cr.savepoint(), netguard.guarded(self.backend_id._outbound_policy()):
                 result = work()
         except psycopg2.OperationalError as exc:
             if exc.pgcode in CONCURRENCY_ERRORS:

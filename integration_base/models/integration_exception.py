@@ -5,10 +5,14 @@ from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..access import MANAGER, check_rights
 from ..const import BUSINESS_CATEGORIES, EXCEPTION_CATEGORIES, OPEN_EXCEPTION_STATES, SEVERITIES
 from ..exceptions import ConcurrentUpdate
+from ..redact import changed_paths
 
-MANAGER = "integration_base.group_integration_manager"
+#: what integration users (not managers) may write directly: the rest is set
+#: by the engine or by the audited actions below
+USER_WRITABLE_FIELDS = frozenset({"user_id", "severity", "state", "message_main_attachment_id"})
 
 
 class IntegrationException(models.Model):
@@ -127,6 +131,17 @@ class IntegrationException(models.Model):
         for exc in self:
             record = exc._linked_record()
             exc.record_name = record.display_name if record else False
+
+    def write(self, vals):
+        forbidden = set(vals) - USER_WRITABLE_FIELDS
+        if forbidden and not self.env.su and not self.env.user.has_group(MANAGER):
+            raise AccessError(
+                self.env._(
+                    "Only integration managers may change %(fields)s of an exception; use its actions instead.",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
+        return super().write(vals)
 
     def _correctable_problems(self):
         """The refused values a person may correct: those inside the data of a known message."""
@@ -275,10 +290,14 @@ class IntegrationException(models.Model):
         )
         return min(managers, key=lambda user: (load.get(user, 0), user.id))
 
-    def action_link_record(self, record):
-        """Bind the external object to ``record`` chosen by a person, then retry."""
+    def _link_record(self, record):
+        """Bind the external object to ``record`` chosen by a person, then retry.
+
+        The person must be allowed to change the exception and to see the record.
+        """
         self.ensure_one()
-        self.check_access("write")
+        check_rights(self, "write")
+        check_rights(record, "read")
         self._check_open()
         if not (self.link_canonical_type and self.link_external_id):
             raise UserError(self.env._("This exception is not about a record that can be linked."))
@@ -299,26 +318,36 @@ class IntegrationException(models.Model):
         return self.action_retry()
 
     def action_edit_payload(self, payload):
-        """Replace the event's raw payload (managers), audit the change, retry."""
+        """Replace the event's raw payload (managers), audit the change, retry.
+
+        The chatter, which integration users read, names the fields that
+        changed, never their values; the payload as received is kept on the
+        event for managers (``payload_before_edit``).
+        """
+        check_rights(self, "write", MANAGER)
         self.ensure_one()
         self._check_open()
-        if not self.env.user.has_group(MANAGER):
-            raise UserError(
-                self.env._("Only integration managers can edit raw payloads: use Correct and retry, or escalate.")
-            )
         try:
-            json.loads(payload)
+            new = json.loads(payload)
         except ValueError as exc:
             raise UserError(self.env._("The payload is not valid JSON: %s", exc)) from exc
         event = self.event_id.sudo()
         before = event.payload
-        event.write({"payload": payload})
+        try:
+            changed = changed_paths(json.loads(before or "null"), new)
+        except ValueError:
+            changed = ["/"]
+        vals = {"payload": payload}
+        if not event.payload_before_edit:
+            vals["payload_before_edit"] = before
+        event.write(vals)
         self.message_post(
             body=self.env._(
-                "Payload edited by %(user)s before retry.\nBefore: %(before)s\nAfter: %(after)s",
+                "Payload edited by %(user)s before retry (%(before)s → %(after)s bytes). Changed: %(changed)s.",
                 user=self.env.user.name,
-                before=(before or "")[:2000],
-                after=payload[:2000],
+                before=len(before or ""),
+                after=len(payload),
+                changed=", ".join(changed) or self.env._("nothing"),
             )
         )
         event.message_post(

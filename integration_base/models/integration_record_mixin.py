@@ -1,5 +1,7 @@
 from odoo import models
 
+from ..access import check_rights
+
 
 class IntegrationRecordMixin(models.AbstractModel):
     """For records that point at an Odoo record with ``res_model`` and ``res_id``
@@ -16,6 +18,7 @@ class IntegrationRecordMixin(models.AbstractModel):
         return self.env[self.res_model].browse(self.res_id).exists()
 
     def action_open_record(self):
+        check_rights(self, "read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",

@@ -13,6 +13,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from .. import netguard
+from ..access import check_rights
 from ..exceptions import RetryableError
 
 
@@ -80,6 +82,7 @@ class IntegrationStream(models.Model):
 
     def action_run(self):
         """Start now (a backfill from the first page if the cursor is empty)."""
+        check_rights(self, "write")
         for stream in self:
             if stream.state == "running":
                 raise UserError(self.env._("%s is already running.", stream.name))
@@ -89,6 +92,7 @@ class IntegrationStream(models.Model):
 
     def action_reset_cursor(self):
         """Forget the cursor: the next run starts from the beginning (backfill)."""
+        check_rights(self, "write")
         self.write({"cursor": False, "state": "idle", "last_error": False})
         for stream in self:
             stream.message_post(body=self.env._("Cursor reset by %s.", self.env.user.name))
@@ -120,7 +124,8 @@ class IntegrationStream(models.Model):
             return f"stream is {self.state}: nothing to do"
         backend = self.backend_id
         try:
-            page = backend._connector()._stream_fetch(self, self.cursor or False)
+            with netguard.guarded(backend._outbound_policy()):
+                page = backend._connector()._stream_fetch(self, self.cursor or False)
         except RetryableError as exc:
             raise RetryableJobError(exc.message, seconds=int(exc.retry_after or 60)) from exc
         except Exception as exc:

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..access import USER, check_rights
+
 #: partner fields whose change is pushed to subscribed systems
 CUSTOMER_FIELDS = frozenset(
     {
@@ -57,6 +59,7 @@ class ResPartner(models.Model):
         return result
 
     def action_view_integration_bindings(self):
+        check_rights(self, "read", USER)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("External ids"),

@@ -21,6 +21,7 @@ from odoo.tests import common
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
+from ..netguard import ALLOWED_HOSTS_PARAM
 from .http_server import LocalHttpServer, local_http_server
 
 __all__ = ["IntegrationCaseMixin", "LocalHttpServer", "local_http_server", "new_id"]
@@ -28,6 +29,13 @@ __all__ = ["IntegrationCaseMixin", "LocalHttpServer", "local_http_server", "new_
 
 class IntegrationCaseMixin:
     """Helpers for TransactionCase / HttpCase tests of the suite."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # the tests' local servers (and localstripe) listen on 127.0.0.1:
+        # outbound calls may reach them, as a system administrator would allow
+        cls.env["ir.config_parameter"].sudo().set_param(ALLOWED_HOSTS_PARAM, "127.0.0.1")
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):

@@ -37,8 +37,11 @@ class TestBackoff(BaseCase):
 
     def test_redaction(self):
         self.assertEqual(
-            redact_headers({"Authorization": "Bearer x", "X-Ok": "1"}), {"Authorization": "***", "X-Ok": "1"}
+            redact_headers({"Authorization": "Bearer x", "X-Vendor-Key": "k", "Content-Type": "application/json"}),
+            {"Authorization": "***", "X-Vendor-Key": "***", "Content-Type": "application/json"},
+            "an allow-list: headers nobody declared harmless are masked",
         )
+        self.assertEqual(redact_headers({"X-Event-Id": "e1"}, safe=("x-event-id",)), {"X-Event-Id": "e1"})
         self.assertEqual(
             redact_data({"customer": {"name": "A", "api_key": "k"}, "items": [{"password": "p"}]}),
             {"customer": {"name": "A", "api_key": "***"}, "items": [{"password": "***"}]},

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..access import MANAGER, check_rights
+
 
 class IntegrationExceptionEditWizard(models.TransientModel):
     _name = "integration.exception.edit.wizard"
@@ -14,8 +16,10 @@ class IntegrationExceptionEditWizard(models.TransientModel):
         exception = self.env["integration.exception"].browse(
             values.get("exception_id") or self.env.context.get("active_id")
         )
-        if "payload" in fields_list and exception.event_id:
-            values["payload"] = exception.event_id.sudo().payload
+        if "payload" in fields_list and exception:
+            # the payload is for managers of the exception's company only
+            check_rights(exception, "write", MANAGER)
+            values["payload"] = exception.event_id.payload
         return values
 
     def action_confirm(self):

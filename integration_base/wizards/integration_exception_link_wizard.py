@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..access import check_rights
+
 
 class IntegrationExceptionLinkWizard(models.TransientModel):
     _name = "integration.exception.link.wizard"
@@ -24,6 +26,7 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
         exception = self.env["integration.exception"].browse(
             values.get("exception_id") or self.env.context.get("active_id")
         )
+        check_rights(exception, "write")
         if exception.candidate_partner_ids and "partner_id" in fields_list:
             values["partner_id"] = exception.candidate_partner_ids[:1].id
         return values
@@ -37,5 +40,5 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
             raise UserError(
                 self.env._("This exception needs a record of type %s.", self.env[self.link_model]._description)
             )
-        self.exception_id.action_link_record(record)
+        self.exception_id._link_record(record)
         return {"type": "ir.actions.act_window_close"}

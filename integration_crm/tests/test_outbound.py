@@ -162,7 +162,7 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
     def test_connection_test(self):
         with local_http_server(lambda *args: (200, {}, {"results": []})) as server:
             self.backend.api_url = server.url
-            message = self.backend._connector()._test_connection(self.backend)
+            message = self.backend.action_test_connection()["params"]["message"]
         self.assertIn("reachable", message)
         self.assertEqual(server.calls[0]["path"], "/crm/v3/objects/contacts?limit=1")
         with local_http_server(
@@ -170,4 +170,4 @@ class TestHubspotBillingStatusOut(HubspotCaseMixin, TransactionCase):
         ) as server:
             self.backend.api_url = server.url
             with self.assertRaisesRegex(UserError, "INVALID_AUTHENTICATION"):
-                self.backend._connector()._test_connection(self.backend)
+                self.backend.action_test_connection()

@@ -1,4 +1,8 @@
+import secrets
+
 from odoo import api, fields, models
+
+from odoo.addons.integration_base.access import SYSTEM, check_rights
 
 
 class IntegrationBackend(models.Model):
@@ -46,6 +50,12 @@ class IntegrationBackend(models.Model):
         default="billing_overdue_amount",
         help="Key of the field that receives the overdue amount. Empty: not written.",
     )
+    helpdesk_api_key_previous = fields.Char(
+        string="Previous billing-context key",
+        copy=False,
+        groups="base.group_system",
+        help="The key being rotated out: the billing-context API still accepts it until it is cleared.",
+    )
 
     @api.depends("reference", "connector_type")
     def _compute_helpdesk_billing_context_url(self):
@@ -58,3 +68,22 @@ class IntegrationBackend(models.Model):
                 and backend._connector()._offers_billing_context(backend)
                 else False
             )
+
+    def _helpdesk_api_keys(self):
+        """Keys the billing-context API accepts, the current one first (rotation keeps two)."""
+        self.ensure_one()
+        backend = self.sudo()
+        return [key for key in (backend.api_key, backend.helpdesk_api_key_previous) if key]
+
+    def action_rotate_helpdesk_api_key(self):
+        """A new billing-context key; the current one stays accepted as previous (system administrators)."""
+        check_rights(self, "write", SYSTEM)
+        for backend in self.sudo():
+            backend.write({"helpdesk_api_key_previous": backend.api_key, "api_key": secrets.token_urlsafe(32)})
+            backend.message_post(
+                body=self.env._(
+                    "Billing-context key rotated by %s; the previous one is still accepted until it is cleared.",
+                    self.env.user.name,
+                )
+            )
+        return True

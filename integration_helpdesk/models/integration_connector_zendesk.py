@@ -39,6 +39,8 @@ from ..zendesk import (
     INVOCATION_HEADER,
     ORGANIZATION_PREFIX,
     TICKET_EVENT_PREFIX,
+    TIMESTAMP_HEADER,
+    WEBHOOK_ID_HEADER,
     parse_timestamp,
     person,
     ticket_data,
@@ -71,6 +73,12 @@ class IntegrationConnectorZendesk(models.AbstractModel):
         except ValueError as exc:
             raise WebhookError(f"'time' is not an ISO 8601 timestamp: {when!r}") from exc
         return {"external_id": external_id, "event_type": event_type, "occurred_at": occurred_at}
+
+    def _webhook_safe_headers(self):
+        return (INVOCATION_HEADER, TIMESTAMP_HEADER, WEBHOOK_ID_HEADER)
+
+    def _outbound_hosts(self, backend):
+        return ("*.zendesk.com",)
 
     def _event_is_supported(self, backend, event_type):
         return event_type.startswith(TICKET_EVENT_PREFIX) and event_type not in IGNORED_TICKET_EVENTS

@@ -29,6 +29,10 @@ class IntegrationHelpdeskConnector(models.AbstractModel):
     def _offers_billing_context(self, backend):
         return True
 
+    def _sent_credential_fields(self, backend):
+        # the API key is the billing-context key the helpdesk sends us: never sent
+        return ("helpdesk_api_token",)
+
     # ------------------------------------------------------------------
     # Hooks of each helpdesk
     # ------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Each number is one ``_read_group`` (``GROUP BY`` in PostgreSQL) over the
 engine's tables; nothing loops over events, exceptions or jobs, so a scrape
 costs the same with ten events or ten million. Everything is read as the
-superuser: the endpoints are guarded by their own credentials (a bearer
-token or an integration manager's session) and describe the whole database.
+superuser: the endpoints are guarded by their own credentials -- a bearer
+token describes the whole database, an integration manager's session the
+backends of their companies (``company_ids``).
 """
 
 import logging
@@ -15,11 +16,13 @@ import psycopg2
 
 from odoo import api, fields, models
 
+from odoo.addons.integration_base.access import SYSTEM, check_rights
 from odoo.addons.integration_base.const import EVENT_STATES, EXCEPTION_CATEGORIES, SEVERITIES
 from odoo.addons.queue_job.job import STATES as JOB_STATES
 
 from ..const import (
     DEFAULT_STALE_MINUTES,
+    PREVIOUS_TOKEN_PARAM,
     STALE_JOBS_PARAM,
     STATUS_ORDER,
     TOKEN_PARAM,
@@ -50,6 +53,19 @@ class IntegrationMonitor(models.AbstractModel):
             params.set_param(TOKEN_PARAM, token)
         return token
 
+    @api.model
+    def action_rotate_metrics_token(self):
+        """A new metrics token; the current one stays accepted as previous (system administrators).
+
+        Give Prometheus the new token, then clear
+        ``integration_monitoring.metrics_token_previous``.
+        """
+        check_rights(self.env["ir.config_parameter"], "write", SYSTEM)
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param(PREVIOUS_TOKEN_PARAM, params.get_param(TOKEN_PARAM) or "")
+        params.set_param(TOKEN_PARAM, secrets.token_urlsafe(32))
+        return True
+
     # ------------------------------------------------------------------
     # Metrics
     # ------------------------------------------------------------------
@@ -58,21 +74,24 @@ class IntegrationMonitor(models.AbstractModel):
         return {"backend": backend.name, "backend_id": backend.id, "connector": backend.connector_type}
 
     @api.model
-    def _metrics_snapshot(self):
+    def _metrics_snapshot(self, company_ids=None):
         """Every number of ``/integration/metrics`` as plain rows.
 
+        :param company_ids: only the backends (and their events and
+            exceptions) of these companies; None: the whole database
         :return: dict of lists of dicts, see :func:`..metrics.render`
         """
         env = self.env(su=True, context=dict(self.env.context, active_test=False))
         Event = env["integration.event"]
         now = fields.Datetime.now()
+        scope = [] if company_ids is None else [("company_id", "in", company_ids)]
         # archived backends appear only while they still have events
-        active = env["integration.backend"].search([("active", "=", True)], order="id")
+        active = env["integration.backend"].search([("active", "=", True)] + scope, order="id")
 
         event_counts = {
             (backend, direction, state): count
             for backend, direction, state, count in Event._read_group(
-                [], ["backend_id", "direction", "state"], ["__count"]
+                scope, ["backend_id", "direction", "state"], ["__count"]
             )
         }
         for backend in active:
@@ -89,7 +108,7 @@ class IntegrationMonitor(models.AbstractModel):
         dead_counts = {
             (backend, direction): count
             for backend, direction, count in Event._read_group(
-                [("state", "=", "dead")], ["backend_id", "direction"], ["__count"]
+                [("state", "=", "dead")] + scope, ["backend_id", "direction"], ["__count"]
             )
         }
         for backend in active:
@@ -100,7 +119,7 @@ class IntegrationMonitor(models.AbstractModel):
             for (backend, direction), count in sorted(dead_counts.items(), key=lambda item: (item[0][0].id, item[0][1]))
         ]
 
-        oldest = dict(Event._read_group([("state", "in", WAITING_STATES)], ["backend_id"], ["received_at:min"]))
+        oldest = dict(Event._read_group([("state", "in", WAITING_STATES)] + scope, ["backend_id"], ["received_at:min"]))
         oldest_queued = [
             dict(
                 self._backend_row(backend),
@@ -112,7 +131,7 @@ class IntegrationMonitor(models.AbstractModel):
         exception_counts = {
             (category, severity): count
             for category, severity, count in env["integration.exception"]._read_group(
-                [("state", "in", OPEN_EXCEPTION_STATES)], ["category", "severity"], ["__count"]
+                [("state", "in", OPEN_EXCEPTION_STATES)] + scope, ["category", "severity"], ["__count"]
             )
         }
         exceptions = [
@@ -204,8 +223,9 @@ class IntegrationMonitor(models.AbstractModel):
         return result
 
     @api.model
-    def _check_backends(self):
-        backends = self.env["integration.backend"].sudo().search([], order="id")
+    def _check_backends(self, company_ids=None):
+        scope = [] if company_ids is None else [("company_id", "in", company_ids)]
+        backends = self.env["integration.backend"].sudo().search(scope, order="id")
         rows = [
             {
                 "name": backend.name,
@@ -228,7 +248,7 @@ class IntegrationMonitor(models.AbstractModel):
         return {"status": "ok", "detail": f"{len(rows)} backend(s) healthy", "backends": rows}
 
     @api.model
-    def _health_report(self, details=False):
+    def _health_report(self, details=False, company_ids=None):
         """The health of the integration service.
 
         ``down`` when nothing can be processed (database not writable, job
@@ -236,6 +256,7 @@ class IntegrationMonitor(models.AbstractModel):
         circuit, recent failures), ``ok`` otherwise.
 
         :param details: include counts and backend names (authenticated callers)
+        :param company_ids: only the backends of these companies; None: all
         :return: dict ``{"status", "checks": {"database", "job_runner", "backends"}}``
         """
         checks = {"database": self._check_database()}
@@ -245,7 +266,7 @@ class IntegrationMonitor(models.AbstractModel):
             checks["backends"] = {"status": "down", "detail": "not checked: the database is down"}
         else:
             checks["job_runner"] = self._check_job_runner()
-            checks["backends"] = self._check_backends()
+            checks["backends"] = self._check_backends(company_ids)
         status = max((check["status"] for check in checks.values()), key=STATUS_ORDER.index)
         if not details:
             checks = {name: {"status": check["status"]} for name, check in checks.items()}

@@ -1,6 +1,7 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.integration_base.access import check_rights
 from odoo.addons.integration_base.exceptions import BusinessError
 
 from ..const import DEFAULT_FETCH_OBJECTS, FETCHABLE_OBJECTS, STRIPE_API_VERSION
@@ -253,6 +254,7 @@ class IntegrationBackend(models.Model):
 
     def action_stripe_add_tax_mapping(self):
         """Propose one mapping line per sales tax of the company not mapped yet."""
+        check_rights(self, "write")
         for backend in self:
             mapped = backend.stripe_tax_map_ids.tax_id
             taxes = self.env["account.tax"].search(

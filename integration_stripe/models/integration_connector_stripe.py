@@ -91,6 +91,9 @@ class IntegrationConnectorStripe(models.AbstractModel):
             balance=f" {self.env._('Available balance (minor units):')} {available}." if available else "",
         )
 
+    def _outbound_hosts(self, backend):
+        return ("api.stripe.com",)
+
     def _generate_webhook_secret(self, backend):
         raise UserError(
             self.env._(

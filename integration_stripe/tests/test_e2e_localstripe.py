@@ -114,7 +114,7 @@ class TestStripeEndToEnd(StripeCaseMixin, AccountTestInvoicingCommon, HttpCase):
         answer = requests.post(f"{url}/_config/webhooks/odoo", data={"url": hook, "secret": SECRET}, timeout=10)
         self.assertEqual(answer.status_code, 200)
         self.stripe = stripe.StripeClient(API_KEY, base_addresses={"api": url}, max_network_retries=0)
-        self.assertIn("test mode", self.backend._connector()._test_connection(self.backend))
+        self.assertIn("test mode", self.backend.action_test_connection()["params"]["message"])
 
     def _subscribe(self):
         """1. a customer subscribes with a card."""

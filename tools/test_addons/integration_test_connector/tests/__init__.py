@@ -6,3 +6,4 @@ from . import test_stream
 from . import test_webhook
 from . import test_outages
 from . import test_ordering
+from . import test_neutralize
