@@ -10,7 +10,7 @@
     "development_status": "Alpha",
     "depends": ["integration_base"],
     "external_dependencies": {"python": ["prometheus_client"]},
-    "data": [],
+    "data": ["views/menus.xml"],
     "post_init_hook": "post_init_hook",
     "installable": True,
 }

@@ -155,13 +155,14 @@ def odoo_conf(s, role, index=1, run_dir=None, db=None, http_port=None):
         "limit_time_cpu": 600,
         "limit_time_real": 1200,
         # queue_job's runner is a process of its own (role runner), never a
-        # thread or worker of an HTTP role
-        "server_wide_modules": "base,rpc,web",
+        # thread or worker of an HTTP role; integration_base server-wide: its
+        # public routes answer 503 (not 404) while PostgreSQL is away
+        "server_wide_modules": "base,rpc,web,integration_base",
     }
     if role == "ingest" and (REPO / "integration_amqp").is_dir():
         # the AMQP consumer feeds the inbox, as the webhook routes do: a
         # worker of each ingest process (competing consumers)
-        options["server_wide_modules"] = "base,rpc,web,integration_amqp"
+        options["server_wide_modules"] = "base,rpc,web,integration_base,integration_amqp"
     if role == "test":
         del options["server_wide_modules"]  # Odoo's default (base,rpc,web): no runner, no consumer
         options.update(http_interface="127.0.0.1", http_port=http_port, workers=0, max_cron_threads=0)

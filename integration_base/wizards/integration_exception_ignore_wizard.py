@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..access import check_rights
+
 
 class IntegrationExceptionIgnoreWizard(models.TransientModel):
     _name = "integration.exception.ignore.wizard"
@@ -9,5 +11,8 @@ class IntegrationExceptionIgnoreWizard(models.TransientModel):
     reason = fields.Text(required=True)
 
     def action_confirm(self):
-        self.exception_ids.action_ignore(self.reason)
+        # every chosen exception, also those the caller cannot read (a many2many hides them)
+        exceptions = self.sudo().exception_ids.with_env(self.env)
+        check_rights(exceptions, "write")
+        exceptions.action_ignore(self.reason)
         return {"type": "ir.actions.act_window_close"}

@@ -33,6 +33,7 @@ class IntegrationExceptionLinkWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
+        check_rights(self.exception_id, "write")
         record = self.partner_id if self.link_model == "res.partner" else self.record_ref
         if not record:
             raise UserError(self.env._("Choose the record to link."))
