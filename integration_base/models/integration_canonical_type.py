@@ -34,17 +34,22 @@ class IntegrationCanonicalType(models.Model):
     _code_unique = models.Constraint("UNIQUE(code)", "A canonical type code must be unique.")
 
     @api.model_create_multi
+    # the cache is cleared after the change (its access checks), never for a refused caller:
+    # clearing every worker's caches on demand would be a denial of service
     def create(self, vals_list):
+        types = super().create(vals_list)
         self.env.registry.clear_cache()
-        return super().create(vals_list)
+        return types
 
     def write(self, vals):
+        result = super().write(vals)
         self.env.registry.clear_cache()
-        return super().write(vals)
+        return result
 
     def unlink(self):
+        result = super().unlink()
         self.env.registry.clear_cache()
-        return super().unlink()
+        return result
 
     # ------------------------------------------------------------------
     # The registry of types (cached: read on every binding write)

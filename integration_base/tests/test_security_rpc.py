@@ -5,6 +5,7 @@ its name): it failed on the code before the fix and passes after it.
 """
 
 import json
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
@@ -198,3 +199,17 @@ class TestSecurityRpc(RoleRpcMixin, HttpCase):
         )
         answer = self.json2("manager", "integration.event", "read", ids=event.ids, fields=["payload_before_edit"])
         self.assertIn(secret_value, answer.result[0]["payload_before_edit"])
+
+    def test_refused_callers_cannot_flush_every_workers_caches(self):
+        kind = self.env["integration.canonical.type"].search([("code", "=", "customer")])
+        with patch.object(type(self.env.registry), "clear_cache") as clear_cache:
+            for method, kwargs in (("write", {"vals": {"name": "X"}}), ("unlink", {})):
+                for role in ("portal", "internal", "user"):
+                    with self.subTest(method=method, role=role):
+                        answer = self.json2(role, "integration.canonical.type", method, ids=kind.ids, **kwargs)
+                        self.assertTrue(answer.refused, answer)
+            clear_cache.assert_not_called()
+            self.assertTrue(
+                self.json2("manager", "integration.canonical.type", "write", ids=kind.ids, vals={"name": "Customer"}).ok
+            )
+            clear_cache.assert_called()
