@@ -257,6 +257,8 @@ def run_publish(pg, db, rpc, broker, amqp_id, exchange, customer_type, args):
     log(f"publish via AMQP: {args.events} events published in {fmt(t_done)} s ({len(ids)} delivered)")
 
     http = HttpSink()
+    # the sink listens on loopback: a destination a system administrator allows
+    rpc("ir.config_parameter", "set_param", "integration_base.outbound_allowed_hosts", "127.0.0.1")
     hook_id, _reference = create_backend(
         rpc,
         "canonical",
