@@ -228,6 +228,8 @@ class IntegrationWebhookController(http.Controller):
             payload = connector._webhook_parse(backend, body)
         except RecursionError as exc:
             raise too_deep from exc
-        if json_depth_exceeds(payload, MAX_JSON_DEPTH):
+        # walking the payload is needed only when it has enough brackets to nest that deep
+        brackets = body.count(b"[") + body.count(b"{")
+        if brackets > MAX_JSON_DEPTH and json_depth_exceeds(payload, MAX_JSON_DEPTH):
             raise too_deep
         return payload
