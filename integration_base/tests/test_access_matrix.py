@@ -204,6 +204,15 @@ METHODS = {
         USERS, _records(lambda case, company: case.world[company]["partner"])
     ),
     ("account.payment", "action_post"): Row(MANAGERS, _records(lambda case, company: case._draft_payment(company))),
+    # deals: Odoo's own rights (Sales), which none of the roles here holds
+    ("crm.lead", "create"): Row(
+        NOBODY,
+        _model(
+            "crm.lead",
+            lambda case, company: {"vals_list": [{"name": "Deal", "type": "opportunity", "company_id": company.id}]},
+        ),
+    ),
+    ("crm.lead", "write"): Row(NOBODY, _records(lambda case, company: case._lead(company), {"vals": {"name": "Won"}})),
 }
 
 #: every public route: how it is called and what each caller gets
@@ -306,6 +315,9 @@ class TestAccessMatrix(RoleRpcMixin, HttpCase):
 
     def _canonical_type(self):
         return self.env["integration.canonical.type"].search([("code", "=", "customer")])
+
+    def _lead(self, company):
+        return self.env["crm.lead"].create({"name": "Deal", "type": "opportunity", "company_id": company.id})
 
     def _idle_stream(self, company):
         stream = self.world[company]["stream"]

@@ -130,7 +130,7 @@ class TestCrmDealType(IntegrationCaseMixin, TransactionCase):
         exc = event.exception_ids
         self.assertRecordValues(exc, [{"link_model": "res.partner", "link_external_id": "cus_404"}])
         partner = self.env["res.partner"].create({"name": "Found by hand"})
-        exc.action_link_record(partner)
+        exc._link_record(partner)
         self.perform_jobs()
         self.assertEqual(event.state, "done")
         self.assertEqual(self._lead().partner_id, partner)
