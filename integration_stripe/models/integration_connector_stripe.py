@@ -195,7 +195,8 @@ class IntegrationConnectorStripe(models.AbstractModel):
             occurred_at = datetime.fromtimestamp(int(payload["created"]), UTC)
         except (KeyError, TypeError, ValueError) as exc:
             raise WebhookError("the Stripe event has no valid 'created' timestamp") from exc
-        if not isinstance((payload.get("data") or {}).get("object"), dict):
+        data = payload.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
             raise WebhookError("the Stripe event has no data.object")
         identity = {"external_id": payload["id"], "event_type": payload["type"], "occurred_at": occurred_at}
         livemode = payload.get("livemode")

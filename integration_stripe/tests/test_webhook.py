@@ -116,6 +116,16 @@ class TestStripeWebhook(StripeCaseMixin, HttpCase):
         self.assertEqual(event.state, "ignored")
         self.assertFalse(event.job_ids)
 
+    def test_signed_event_whose_data_is_not_an_object_is_400(self):
+        # found by the bench/ bad-input run's fuzzing: a list as `data` was a 500
+        for data in ([], ["x"], "data", 42, {"object": []}):
+            with self.subTest(data=data):
+                body = json.dumps(dict(json.loads(self._body()), data=data, id=f"evt_bad{len(str(data))}")).encode()
+                response = self._post(body)
+                self.assertEqual(response.status_code, 400, response.text)
+                self.assertIn("data.object", response.json()["error"])
+        self.assertEqual(self._count(), 0)
+
     def test_fail_closed_without_secret(self):
         self.backend.webhook_secret = False
         self.assertEqual(self._post(self._body()).status_code, 401)
