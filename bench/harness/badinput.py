@@ -18,7 +18,18 @@ Two families:
   whatever was stored must end done/ignored/rejected or failed *with* an
   exception once the jobs ran -- never stuck, never a failed job nobody sees.
 
-Exit status 0 when no 500 was seen and both rules hold.
+Then the hardening cases of issue 8, each with what it must answer:
+chunked bodies of 64 MiB (JSON and form-encoded, unknown and known
+reference, directly to an ingest process and through the edge: 413 after
+reading at most the limit, the worker's peak memory barely moving), an
+endless chunk size line (400/413), a small signed chunked event (202), signed
+bodies nested 100 and 100,000 levels deep (400), event ids of 4,000
+characters (400), signed OPTIONS (405, nothing stored), credential-changing
+JSON-RPC calls as an integration manager and user (the API key cleared when
+the API URL moves, rotation and private addresses refused, no test
+connection for users), and the per-address throttle (429 with Retry-After).
+
+Exit status 0 when no 500 was seen and every rule holds.
 """
 
 import argparse
@@ -26,8 +37,12 @@ import ast
 import json
 import random
 import re
+import secrets
+import select
+import socket
 import sys
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from env import REPO, header, log, save_result
@@ -315,6 +330,250 @@ def fixed_cases(run, route, references, oversize):
             )
 
 
+# ----------------------------------------------------------------------
+# Hardening cases (issue 8)
+# ----------------------------------------------------------------------
+MIB = 1024 * 1024
+
+
+def raw_chunked(url, chunks, headers, timeout=60):
+    """POST ``chunks`` (already chunk-encoded) over a plain socket.
+
+    Stops sending as soon as the server answers or closes; returns
+    ``(status, body bytes the server let through)``.
+    """
+    parts = urlsplit(url)
+    lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Transfer-Encoding: chunked", "Connection: close"]
+    lines += [f"{key}: {value}" for key, value in headers.items()]
+    sent, data = 0, b""
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        for chunk in chunks:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(chunk)
+            except OSError:
+                break
+            sent += len(chunk)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                part = sock.recv(65536)
+            except OSError:
+                break
+            if not part:
+                break
+            data += part
+    status_line = data.split(b"\r\n", 1)[0].decode("latin-1").split()
+    return (int(status_line[1]) if len(status_line) > 1 else "no answer"), sent
+
+
+def chunked(total, size=MIB, block=b"a"):
+    for _index in range(total // size):
+        yield f"{size:x}\r\n".encode() + block * size + b"\r\n"
+    yield b"0\r\n\r\n"
+
+
+def hardening_cases(run, node, rpc, references):
+    """Issue 8's cases; returns ``(checks, details)``."""
+    checks, details = {}, {}
+    canonical = next(ref for ref in references if run.connector_of.get(ref) == "canonical")
+    stripe = next((ref for ref in references if run.connector_of.get(ref) == "stripe"), None)
+    webhook = "/integration/webhook/<string:reference>"
+
+    def record(case, family, status):
+        run.results.append({"route": webhook, "case": case, "family": family, "status": status})
+        return status
+
+    # chunked bodies, directly to an ingest process (Odoo without the edge) and through the edge
+    workers = [child for pid in node.masters("ingest").values() for child in node.children(pid)]
+    peak_before = max((node.peak_rss_mib(pid) or 0) for pid in workers) if workers else None
+    for where, base in (("direct", node.direct_url("ingest")), ("edge", run.server.url)):
+        time.sleep(2)  # the edge's per-reference and per-address buckets refill after the fuzzing
+        # Odoo itself must answer 413; the edge may refuse first (its own 413, or 429)
+        refusals = (413,) if where == "direct" else (413, 429)
+        for label, reference, content_type in (
+            ("unknown reference", "unknown-reference-0000", "application/json"),
+            ("known reference", canonical, "application/json"),
+            ("form-encoded", canonical, "application/x-www-form-urlencoded"),
+        ):
+            status, sent = raw_chunked(
+                f"{base}/integration/webhook/{reference}", chunked(64 * MIB), {"Content-Type": content_type}
+            )
+            record(f"chunked 64 MiB, {label} ({where})", "unauthentic", status)
+            details[f"chunked 64 MiB, {label} ({where})"] = {"status": status, "sent_mib": round(sent / MIB, 1)}
+            checks[f"chunked 64 MiB, {label} ({where}): refused before 24 MiB"] = status in refusals and sent < 24 * MIB
+        status, sent = raw_chunked(
+            f"{base}/integration/webhook/{canonical}",
+            (b"f" * MIB for _i in range(64)),
+            {"Content-Type": "application/json"},
+        )
+        record(f"chunked, endless size line ({where})", "unauthentic", status)
+        checks[f"chunked, endless size line ({where}): 400/413"] = status in (400, 413) and sent < 24 * MIB
+        event = valid_event("canonical", run.rng.randrange(10**6))
+        body = event.body
+        pieces = [body[:10], body[10:]]
+        status, _sent = raw_chunked(
+            f"{base}/integration/webhook/{canonical}",
+            [f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces] + [b"0\r\n\r\n"],
+            signed_headers("canonical", body, f"{event.event_id}-chunked-{where}"),
+        )
+        record(f"chunked, signed, small ({where})", "authentic", status)
+        checks[f"chunked, signed, small ({where}): 202"] = status == 202
+    if workers:
+        peak_after = max((node.peak_rss_mib(pid) or 0) for pid in workers)
+        details["ingest worker peak RSS MiB before/after the chunked cases"] = [peak_before, peak_after]
+        checks["chunked: ingest workers' peak memory grew < 64 MiB"] = peak_after - peak_before < 64
+
+    # signed bodies nested deep, over-long ids, OPTIONS (directly: the route's own answers)
+    direct = node.direct_url("ingest")
+    for depth in (100, 100_000):
+        nested = ('{"type": "customer", "external_id": "deep", "data": ' + "[" * depth + "]" * depth + "}").encode()
+        status = run.send(
+            webhook,
+            f"signed, nested {depth} deep",
+            "authentic",
+            "POST",
+            f"{direct}/integration/webhook/{canonical}",
+            nested,
+            signed_headers("canonical", nested, f"msg_deep{depth}"),
+        )
+        checks[f"signed, nested {depth} deep: 400"] = status == 400
+    long_id = secrets.token_urlsafe(3000)
+    body = valid_event("canonical", 1).body
+    status = run.send(
+        webhook,
+        "signed, webhook-id of 4,000 characters",
+        "authentic",
+        "POST",
+        f"{direct}/integration/webhook/{canonical}",
+        body,
+        signed_headers("canonical", body, long_id),
+    )
+    checks["signed, id of 4,000 characters: 400"] = status == 400
+    if stripe:
+        payload = json.loads(valid_event("stripe", 2).body)
+        payload["id"] = "evt_" + long_id
+        raw = json.dumps(payload).encode()
+        status = run.send(
+            webhook,
+            "signed Stripe event, id of 4,000 characters",
+            "authentic",
+            "POST",
+            f"{direct}/integration/webhook/{stripe}",
+            raw,
+            signed_headers("stripe", raw),
+        )
+        checks["signed Stripe event, id of 4,000 characters: 400"] = status == 400
+    body = valid_event("canonical", 3).body
+    options_id = f"msg_options{run.rng.getrandbits(40)}"
+    status = run.send(
+        webhook,
+        "signed OPTIONS",
+        "unauthentic",
+        "OPTIONS",
+        f"{direct}/integration/webhook/{canonical}",
+        body,
+        signed_headers("canonical", body, options_id),
+    )
+    stored = run.pg.query(run.db, "SELECT count(*) FROM integration_event WHERE external_id = %s", (options_id,))[0][0]
+    checks["signed OPTIONS: 405, nothing stored"] = status == 405 and stored == 0
+
+    checks.update(credential_rpcs(run, rpc, references, details))
+
+    # the per-address throttle, back to its default limit, from a fresh window
+    # (the cases above failed from this address too, under the lifted limit)
+    run.pg.query(run.db, "DELETE FROM integration_auth_throttle")
+    rpc("ir.config_parameter", "set_param", "integration_base.auth_failure_limit", "20")
+    statuses, retry_after = [], None
+    for index in range(25):
+        body = valid_event("canonical", 100 + index).body
+        response = run.client.post(
+            f"{direct}/integration/webhook/{canonical}", content=body, headers=forged_headers(run.rng)
+        )
+        statuses.append(response.status_code)
+        retry_after = retry_after or response.headers.get("Retry-After")
+        record("forged, 25 in a row (throttle at its default)", "unauthentic", response.status_code)
+    details["throttle statuses"] = {str(s): statuses.count(s) for s in sorted(set(statuses))}
+    checks["throttle: 401 then 429 with Retry-After"] = (
+        statuses[:20] == [401] * 20 and set(statuses[20:]) == {429} and bool(retry_after)
+    )
+    rpc("ir.config_parameter", "set_param", "integration_base.auth_failure_limit", "1000000")
+    return checks, details
+
+
+def rpc_error(call):
+    """The Odoo exception class name a JSON-RPC call answered (None: it succeeded)."""
+    try:
+        call()
+    except RuntimeError as exc:
+        match = re.search(r'"name": "([\w.]+)"', str(exc))
+        return match[1] if match else "unknown error"
+    return None
+
+
+def credential_rpcs(run, rpc, references, details):
+    """JSON-RPC calls that would move, rotate or use credentials, as a manager and as a user."""
+    canonical = next(ref for ref in references if run.connector_of.get(ref) == "canonical")
+    backend_id = run.backends[canonical]  # its API URL may be any public https host
+    groups = {
+        "manager": "integration_base.group_integration_manager",
+        "user": "integration_base.group_integration_user",
+    }
+    callers = {}
+    for role, group in groups.items():
+        module, name = group.split(".")
+        group_id = rpc("ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"])[0][
+            "res_id"
+        ]
+        rpc(
+            "res.users",
+            "create",
+            {
+                "name": f"Bad input {role}",
+                "login": f"badinput-{role}",
+                "password": f"badinput-{role}-pw",
+                "group_ids": [(4, group_id)],
+            },
+        )
+        callers[role] = Rpc(run.server.url, run.db, login=f"badinput-{role}", password=f"badinput-{role}-pw")
+    rpc("integration.backend", "write", [backend_id], {"api_key": "bench-api-key-0123456789"})
+    answers = {
+        "manager moves the API URL": rpc_error(
+            lambda: callers["manager"](
+                "integration.backend", "write", [backend_id], {"api_url": "https://listener.example.net"}
+            )
+        ),
+        "manager rotates a webhook secret": rpc_error(
+            lambda: callers["manager"]("integration.backend", "action_rotate_webhook_secret", [backend_id])
+        ),
+        "manager points the API URL at the metadata address": rpc_error(
+            lambda: callers["manager"](
+                "integration.backend", "write", [backend_id], {"api_url": "http://169.254.169.254/latest"}
+            )
+        ),
+        "user tests the connection": rpc_error(
+            lambda: callers["user"]("integration.backend", "action_test_connection", [backend_id])
+        ),
+        "user reads the API key": rpc_error(
+            lambda: callers["user"]("integration.backend", "read", [backend_id], ["api_key"])
+        ),
+    }
+    key_after_move = rpc("integration.backend", "read", [backend_id], ["api_key"])[0]["api_key"]
+    details["credential-changing RPCs"] = dict(answers, **{"API key after the manager's move": bool(key_after_move)})
+    return {
+        "RPC: a manager's change of API URL clears the API key": answers["manager moves the API URL"] is None
+        and not key_after_move,
+        "RPC: rotation refused to a manager": answers["manager rotates a webhook secret"]
+        == "odoo.exceptions.AccessError",
+        "RPC: a private address refused": answers["manager points the API URL at the metadata address"]
+        == "odoo.exceptions.ValidationError",
+        "RPC: no test connection for a user": answers["user tests the connection"] == "odoo.exceptions.AccessError",
+        "RPC: no API key for a user": answers["user reads the API key"] == "odoo.exceptions.AccessError",
+    }
+
+
 def fuzz_cases(run, route, references, examples):
     path, methods = route["path"], route["methods"]
     header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
@@ -454,6 +713,8 @@ def main():
             fixed_cases(run, route, references, oversize)
             log(f"{route['path']}: fuzzing ({args.examples} examples per family)")
             fuzz_cases(run, route, references, args.examples)
+        log("hardening cases (issue 8)")
+        hardening, hardening_details = hardening_cases(run, server, rpc, references)
         drained = wait_drained(pg, db, 600, poll=1)
         stored = pg.query(
             db,
@@ -484,6 +745,7 @@ def main():
     unseen = [s for s in stored if s[1] in ("failed", "dead") and not s[3]]
     processed = [s for s in stored if s[1] == "done"]
     checks = {
+        **hardening,
         "no 5xx answer": not five_hundreds,
         "no connection error": not transport,
         "no unauthentic request accepted (2xx)": not unauth_2xx,
@@ -503,6 +765,7 @@ def main():
             "done": len(processed),
         },
         failed_jobs=failed_jobs,
+        hardening=hardening_details,
         checks=checks,
         verdict="PASS" if all(checks.values()) else "FAIL",
     )

@@ -220,6 +220,25 @@ def render():
             f"{bad['stored']['by_state']}; no 5xx, no failed job.",
             "",
         ]
+        hardening = bad.get("hardening")
+        if hardening:
+            chunked = {k: v for k, v in hardening.items() if k.startswith("chunked 64 MiB")}
+            rss = hardening.get("ingest worker peak RSS MiB before/after the chunked cases")
+            out += [
+                "Hardening cases: chunked bodies of 64 MiB answered "
+                + ", ".join(
+                    f"{k.removeprefix('chunked 64 MiB, ')}: {v['status']} after {v['sent_mib']} MiB"
+                    for k, v in chunked.items()
+                )
+                + (f"; ingest processes' peak RSS {fmt(rss[0])} -> {fmt(rss[1])} MiB" if rss else "")
+                + f"; credential-changing RPCs {hardening.get('credential-changing RPCs')}"
+                + f"; 25 forged requests from one address at the default limit: {hardening.get('throttle statuses')}.",
+                "",
+                "| check | |",
+                "|---|---|",
+            ]
+            out += [f"| {check} | {'ok' if ok else '**FAIL**'} |" for check, ok in bad["checks"].items()]
+            out.append("")
     backbone = load("backbone")
     if backbone:
         out.append("<!-- bench:backbone -->")
