@@ -28,8 +28,10 @@ ROLE_GROUPS = {
     "portal": "base.group_portal",
     "internal": "base.group_user",
     "user": "base.group_user,integration_base.group_integration_user",
-    "manager": "base.group_user,integration_base.group_integration_manager,account.group_account_manager",
-    "system": "base.group_system,integration_base.group_integration_manager,account.group_account_manager",
+    "manager": "base.group_user,integration_base.group_integration_manager,account.group_account_manager,"
+    "product.group_product_manager",
+    "system": "base.group_system,integration_base.group_integration_manager,account.group_account_manager,"
+    "product.group_product_manager",
 }
 
 

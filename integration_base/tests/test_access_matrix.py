@@ -134,6 +134,8 @@ METHODS = {
         MANAGERS, _records(_fresh_exception, {"payload": json.dumps({"type": "customer", "edited": True})})
     ),
     ("integration.exception", "action_open_event"): Row(USERS, _records(_fresh_exception)),
+    ("integration.exception", "action_view_events"): Row(USERS, _records(_fresh_exception)),
+    ("integration.exception", "action_escalate"): Row(USERS, _records(_fresh_exception)),
     ("integration.exception", "action_open_record"): Row(USERS, _records(_fresh_exception)),
     ("integration.exception", "write"): Row(USERS, _records(_fresh_exception, {"vals": {"severity": "high"}})),
     ("integration.exception.edit.wizard", "default_get"): Row(
@@ -148,6 +150,19 @@ METHODS = {
             "integration.exception.edit.wizard",
             lambda case, company: {"exception_id": _fresh_exception(case, company).id, "payload": "{}"},
         ),
+    ),
+    # Correct and retry: the exception of a fresh event has no refused value, so confirming is a business
+    # error for those who may (nothing to correct) and refused for the others
+    ("integration.exception.correct.wizard", "default_get"): Row(
+        USERS, _model("integration.exception.correct.wizard", {"fields_list": ["line_ids"]}, _exception_context)
+    ),
+    ("integration.exception.correct.wizard", "action_confirm"): Row(
+        USERS,
+        _wizard(
+            "integration.exception.correct.wizard",
+            lambda case, company: {"exception_id": _fresh_exception(case, company).id},
+        ),
+        business_errors=True,
     ),
     ("integration.exception.ignore.wizard", "action_confirm"): Row(
         USERS,

@@ -7,6 +7,7 @@ problem counted once across events, and what finance users may not do.
 
 import json
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import BaseCase, TransactionCase, new_test_user, tagged
 
@@ -132,6 +133,19 @@ class TestExceptionsForPeople(IntegrationCaseMixin, TransactionCase):
             self.env["integration.exception.edit.wizard"].with_user(self.finance).create(
                 {"exception_id": exc.id, "payload": "{}"}
             )
+        # the guided correction changes the refused values only (a line made through RPC for another field)
+        wizard = (
+            self.env["integration.exception.correct.wizard"]
+            .with_user(self.finance)
+            .create(
+                {
+                    "exception_id": exc.id,
+                    "line_ids": [Command.create({"pointer": "/data/name", "new_value": "Changed"})],
+                }
+            )
+        )
+        with self.assertRaisesRegex(AccessError, "Only the refused values"):
+            wizard.action_confirm()
         # what they may: escalate, to a manager
         exc.action_escalate()
         self.assertTrue(exc.user_id.has_group("integration_base.group_integration_manager"))

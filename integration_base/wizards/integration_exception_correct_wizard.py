@@ -13,7 +13,7 @@ import copy
 import json
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from .. import corrections
 from ..exceptions import SchemaViolation
@@ -87,9 +87,16 @@ class IntegrationExceptionCorrectWizard(models.TransientModel):
         return exception._retry_now()
 
     def _changes(self, target):
-        """The lines whose value changed, as corrections of the target message."""
+        """The lines whose value changed, as corrections of the target message.
+
+        Only the refused values may be corrected: a line for another field
+        (made through RPC, not this form) is refused.
+        """
         changes = []
+        refused = {line["pointer"] for line in self._line_values(self.exception_id)}
         for line in self.line_ids:
+            if line.pointer not in refused:
+                raise AccessError(self.env._("Only the refused values may be corrected here, not %s.", line.pointer))
             if (line.new_value or "").strip() == (line.current_value or "").strip():
                 continue
             try:
