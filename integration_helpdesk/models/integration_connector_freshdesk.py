@@ -96,6 +96,9 @@ class IntegrationConnectorFreshdesk(models.AbstractModel):
     # ------------------------------------------------------------------
     # Freshdesk API v2
     # ------------------------------------------------------------------
+    def _outbound_hosts(self, backend):
+        return ("*.freshdesk.com",)
+
     def _helpdesk_auth_headers(self, backend):
         token = backend.sudo().helpdesk_api_token
         if not token:

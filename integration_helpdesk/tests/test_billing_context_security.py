@@ -63,3 +63,18 @@ class TestBillingContextSecurity(ZendeskCaseMixin, RoleRpcMixin, HttpCase):
         self.assertEqual(self._get(old).status_code, 200, "the helpdesk has time to switch")
         self.backend.sudo().helpdesk_api_key_previous = False
         self.assertEqual(self._get(old).status_code, 401)
+
+    def test_hole3_the_helpdesk_api_token_does_not_follow_a_managers_url(self):
+        self.backend.sudo().write({"api_url": "https://acme.zendesk.com", "helpdesk_api_token": "zd-agent-token-123"})
+        answer = self.json2(
+            "manager",
+            "integration.backend",
+            "write",
+            ids=self.backend.ids,
+            vals={"api_url": "https://evil.zendesk.com"},
+        )
+        self.assertTrue(answer.ok, answer)
+        backend = self.backend.sudo()
+        backend.invalidate_recordset()
+        self.assertFalse(backend.helpdesk_api_token, "the token sent to the helpdesk's API was cleared")
+        self.assertTrue(backend.api_key, "the billing-context key is never sent anywhere: it stays")
