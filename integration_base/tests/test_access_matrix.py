@@ -194,6 +194,22 @@ METHODS = {
     ("integration.stream", "action_reset_cursor"): Row(
         MANAGERS, _records(lambda case, company: case.world[company]["stream"])
     ),
+    ("integration.subscription", "create"): Row(
+        MANAGERS,
+        _model(
+            "integration.subscription",
+            lambda case, company: {
+                "vals_list": [
+                    {
+                        "name": "Made",
+                        "partner_id": case.world[company]["partner"].id,
+                        "plan_code": "pro",
+                        "company_id": company.id,
+                    }
+                ]
+            },
+        ),
+    ),
     ("integration.subscription", "write"): Row(
         MANAGERS, _records(lambda case, company: case.world[company]["subscription"], {"vals": {"quantity": 3}})
     ),
