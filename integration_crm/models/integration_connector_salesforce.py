@@ -64,6 +64,10 @@ class IntegrationConnectorSalesforce(models.AbstractModel):
             key=backend.id,
         )
 
+    def _outbound_hosts(self, backend):
+        # My Domain (login and API) and the instances it hands out
+        return ("*.my.salesforce.com", "*.salesforce.com", "*.force.com")
+
     # ------------------------------------------------------------------
     # Streams
     # ------------------------------------------------------------------
