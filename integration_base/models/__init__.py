@@ -6,6 +6,7 @@ from . import (
     integration_applier,
     integration_auth_throttle,
     integration_backend,
+    integration_backend_credentials,
     integration_billing,
     integration_binding,
     integration_canonical_type,

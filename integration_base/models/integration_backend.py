@@ -3,7 +3,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
 from .. import netguard
 from ..access import MANAGER, SYSTEM, check_rights
@@ -132,65 +131,6 @@ class IntegrationBackend(models.Model):
         "Body size limit, attempts and timeout must be positive.",
     )
 
-    @api.constrains("api_url", "connector_type")
-    def _check_api_url(self):
-        for backend in self.filtered("api_url"):
-            try:
-                backend._outbound_policy().check_url(backend.api_url)
-            except netguard.BlockedDestination as exc:
-                raise ValidationError(self.env._("This API URL is not allowed: %s", exc)) from exc
-
-    # ------------------------------------------------------------------
-    # Where credentials go: as privileged as reading them
-    # ------------------------------------------------------------------
-    def _credential_destination_fields(self):
-        """Fields that decide where the backend's credentials are sent.
-
-        Connectors with another such field (a second host, a region) add it.
-        """
-        return {"api_url", "connector_type"}
-
-    def _credentials_moved(self, vals):
-        """``{backend: fields}``: the credentials that would go somewhere else after a
-        non-administrator writes ``vals`` (those of the connector before and after)."""
-        changing = self._credential_destination_fields() & set(vals)
-        if not changing or self.env.su or self.env.user.has_group(SYSTEM):
-            return {}
-        moved = {}
-        for backend in self:
-            if not any((backend[name] or False) != (vals[name] or False) for name in changing):
-                continue
-            names = set(backend._connector()._sent_credential_fields(backend))
-            if vals.get("connector_type"):
-                names |= set(
-                    self.env[f"integration.connector.{vals['connector_type']}"]._sent_credential_fields(backend)
-                )
-            names = {name for name in names if backend.sudo()[name]}
-            if names:
-                moved[backend] = names
-        return moved
-
-    def _clear_moved_credentials(self, moved):
-        for backend, names in moved.items():
-            backend.sudo().write(dict.fromkeys(names, False))
-            backend.message_post(
-                body=self.env._(
-                    "%(user)s changed where this backend's calls go: its credentials (%(fields)s) were cleared, "
-                    "because only a system administrator decides where they are sent. A system administrator "
-                    "enters them again.",
-                    user=self.env.user.name,
-                    fields=", ".join(sorted(backend._fields[name].string for name in names)),
-                )
-            )
-
-    def _outbound_policy(self):
-        """Where this backend's calls may go (:class:`netguard.OutboundPolicy`)."""
-        self.ensure_one()
-        allowed = self.env["ir.config_parameter"].sudo().get_param(netguard.ALLOWED_HOSTS_PARAM, "")
-        return netguard.OutboundPolicy(
-            hosts=tuple(self._connector()._outbound_hosts(self)), allowed=netguard.parse_allow_list(allowed)
-        )
-
     @api.depends("reference")
     def _compute_webhook_url(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
@@ -249,12 +189,10 @@ class IntegrationBackend(models.Model):
         return backends
 
     def write(self, vals):
-        moved = self._credentials_moved(vals)
         result = super().write(vals)
         if vals.get("connector_type"):
             for backend in self:
                 backend._connector()._backend_setup(backend)
-        self._clear_moved_credentials(moved)
         return result
 
     @api.constrains("connector_type", "api_key")
