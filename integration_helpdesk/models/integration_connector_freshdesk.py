@@ -45,6 +45,8 @@ from ..freshdesk import (
 RECOVERY_MARGIN = timedelta(days=1)
 #: Freshdesk serves at most this many pages of a list (100 tickets each)
 MAX_PAGES = 300
+#: a Freshdesk id is a 64-bit number: 20 digits at most
+MAX_ID_DIGITS = 20
 
 
 class IntegrationConnectorFreshdesk(models.AbstractModel):
@@ -63,7 +65,7 @@ class IntegrationConnectorFreshdesk(models.AbstractModel):
         if ticket is None:
             raise WebhookError('not a Freshdesk webhook: the body must be {"freshdesk_webhook": {...}}')
         ticket_id = str(ticket.get("ticket_id") or "").strip()
-        if not ticket_id.isdigit():
+        if not ticket_id.isdigit() or len(ticket_id) > MAX_ID_DIGITS:
             raise WebhookError("the webhook has no ticket_id: add the placeholder {{ticket.id}} to the rule's content")
         body = json.dumps(payload, sort_keys=True).encode()
         return {"external_id": dedup_key(ticket_id, body), "event_type": event_type_of(ticket), "occurred_at": None}
@@ -83,6 +85,10 @@ class IntegrationConnectorFreshdesk(models.AbstractModel):
                 if current is None:
                     event._add_note(f"Freshdesk ticket {ticket_id} no longer exists: nothing applied.")
                     return []
+                if not isinstance(current, dict) or str(current.get("id")) != ticket_id:
+                    raise PermanentError(
+                        f"Freshdesk answered GET /api/v2/tickets/{ticket_id} with another object", category="mapping"
+                    )
                 data = api_ticket_data(current)
             else:
                 data = webhook_ticket_data(ticket)
@@ -177,6 +183,8 @@ class IntegrationConnectorFreshdesk(models.AbstractModel):
             }
         )
         tickets = self._helpdesk_request(backend, "GET", f"/api/v2/tickets?{query}") or []
+        if not isinstance(tickets, list) or not all(isinstance(t, dict) and t.get("id") for t in tickets):
+            raise PermanentError("Freshdesk answered the ticket list with something else than a list of tickets")
         newest = max([newest or since] + [ticket.get("updated_at") or since for ticket in tickets])
         full = len(tickets) >= per_page
         next_window = not full or page >= MAX_PAGES

@@ -292,3 +292,22 @@ class TestFreshdeskOutboundAndRecovery(FreshdeskCaseMixin, AccountTestInvoicingH
             {key: first[key][0] for key in ("order_by", "order_type", "include", "page")},
             {"order_by": "updated_at", "order_type": "asc", "include": "requester", "page": "1"},
         )
+
+    @mute_logger(ROUTE_LOGGER)
+    def test_answers_freshdesk_would_never_give_are_refused_readably(self):
+        too_long = self._post({"freshdesk_webhook": {"ticket_id": "9" * 25}})
+        self.assertEqual(too_long.status_code, 400)
+        self._use_api()
+        self.api.script.append((200, {}, {"id": 999, "subject": "another ticket"}))
+        response = self._post(fixture("freshdesk_webhook_ticket_created.json"))
+        self.perform_jobs()
+        event = self.env["integration.event"].browse(response.json()["event_id"])
+        self.assertEqual(event.state, "failed")
+        self.assertIn("another object", event.error_message)
+        self.assertFalse(self._ticket())
+        stream = self.env["integration.stream"].search([("backend_id", "=", self.freshdesk.id)])
+        self.api.script.append((200, {}, {"tickets": []}))
+        stream.action_run()
+        self.perform_jobs()
+        self.assertEqual(stream.state, "failed")
+        self.assertIn("list of tickets", stream.last_error)
