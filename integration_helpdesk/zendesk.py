@@ -103,9 +103,9 @@ def iso(value):
 
 
 def _ref(value):
-    """A Zendesk id as text; None for empty and for Zendesk's "0" (no organization, no user)."""
+    """A Zendesk id (digits) as text; None for empty, for Zendesk's "0" (none) and for what is not an id."""
     value = clean_text(value)
-    return None if value in (None, "0") else value
+    return value if value and value.isdigit() and value != "0" and len(value) <= 20 else None
 
 
 def ticket_id_of(payload):

@@ -126,8 +126,8 @@ class IntegrationConnectorZendesk(models.AbstractModel):
     def _helpdesk_push_billing(self, backend, ref, message):
         """PUT the billing into the organization's ``organization_fields`` or the user's ``user_fields``."""
         values = self._helpdesk_billing_values(backend, message)
-        if ref.startswith(ORGANIZATION_PREFIX):
-            organization = ref[len(ORGANIZATION_PREFIX) :]
+        organization = ref[len(ORGANIZATION_PREFIX) :] if ref.startswith(ORGANIZATION_PREFIX) else ""
+        if organization.isdigit():
             path, body = f"/api/v2/organizations/{organization}.json", {"organization": {"organization_fields": values}}
         elif ref.isdigit():
             path, body = f"/api/v2/users/{ref}.json", {"user": {"user_fields": values}}

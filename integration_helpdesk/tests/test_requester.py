@@ -194,3 +194,14 @@ class TestZendeskRequester(ZendeskCaseMixin, HttpCase):
             ticket, [{"partner_id": self.ana.id, "requester_ref": "9007007", "requester_email": False}]
         )
         self.assertIn("stays linked to", event.note)
+
+    def test_ids_that_are_not_zendesk_ids_are_not_bound(self):
+        """A signed body with ids Zendesk never makes binds nothing (they would end up in API paths)."""
+        payload = fixture("zendesk_trigger_ticket_40002.json")
+        payload["detail"].update(requester_id="../../users/1", organization_id="7/../../x")
+        payload["detail"]["requester"]["id"] = "../../users/1"
+        event = self._post_event(payload, {"X-Zendesk-Webhook-Invocation-Id": "odd-ids"})
+        self.assertEqual(event.state, "done", event.error_message)
+        self.assertRecordValues(self._ticket(), [{"partner_id": self.ana.id, "requester_ref": False}])
+        refs = self.env["integration.binding"].search([("backend_id", "=", self.backend.id)]).mapped("external_id")
+        self.assertEqual(refs, ["40002"], "only the ticket is bound")
