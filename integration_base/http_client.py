@@ -187,8 +187,18 @@ def send(
         wait = bucket_for(rate_key or url, rate, burst).acquire()
         if wait:
             raise Throttled(f"rate limit reached for {rate_key or url}", retry_after=wait)
-    started = time.monotonic()
     where = _where(url)
+    response = _request(method, url, where, headers, json, data, timeout, rate_key)
+    status = response.status_code
+    note_call(rate_key, not is_outage_status(status))
+    if status < 300:
+        return response
+    raise _answer_error(method, where, response, headers)
+
+
+def _request(method, url, where, headers, json, data, timeout, rate_key):
+    """The request itself; a call that got no answer raises (outage noted)."""
+    started = time.monotonic()
     try:
         response = get_session().request(method, url, headers=headers, json=json, data=data, timeout=timeout)
     except BlockedDestination as exc:
@@ -206,12 +216,20 @@ def send(
         raise Unavailable(
             f"{method} {where} failed: {exc.__class__.__name__}: {sanitize_text(exc, limit=160)}"
         ) from exc
-    elapsed = time.monotonic() - started
     _logger.debug(
-        "%s %s -> %s in %.3fs headers=%s", method, where, response.status_code, elapsed, redact_headers(headers)
+        "%s %s -> %s in %.3fs headers=%s",
+        method,
+        where,
+        response.status_code,
+        time.monotonic() - started,
+        redact_headers(headers),
     )
+    return response
+
+
+def _answer_error(method, where, response, headers):
+    """The engine's error for an answer of 300 or more, carrying the answer as ``response``."""
     status = response.status_code
-    note_call(rate_key, not is_outage_status(status))
     # what we sent as credentials never comes back to people in an echo
     secrets = [value.partition(" ")[2] or value for value in headers.values() if isinstance(value, str)]
     answer = remote_excerpt(response, secrets)
@@ -235,13 +253,11 @@ def send(
             f"{method} {where} answered {status}: {answer}",
             hint="The receiving system refused the request. Check the data and the backend credentials.",
         )
-    elif status >= 300:
+    else:
         error = PermanentError(
             f"{method} {where} answered {status} (a redirect): redirects are not followed",
             hint="A system administrator sets the backend's API URL to the final address.",
         )
-    else:
-        return response
     # callers that treat some answers on their own (a 404 meaning "deleted") read it
     error.response = response
-    raise error
+    return error

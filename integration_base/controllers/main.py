@@ -149,31 +149,51 @@ class IntegrationWebhookController(http.Controller):
         return guard.json_error(404, "not found")
 
     def _handle(self, reference, correlation_id):
-        httprequest = request.httprequest
+        """The checks of the table above, in its order; the stored events' answer."""
         env = request.env(user=SUPERUSER_ID)
         # 0. an address that failed too often waits, before any work
         retry_after = self._guard.retry_after(env)
         if retry_after:
             raise WebhookError("too many failed requests from this address", status=429, retry_after=retry_after)
-        # 1. size: read with a bound before the route ran (guard.bounded_body)
+        # 1. size: read with a bound before the route ran (guard.bounded_body); 2. content type
         body = guard.request_body()
-        # 2. content type
-        content_type = (httprequest.mimetype or "").lower()
+        content_type = (request.httprequest.mimetype or "").lower()
         if content_type not in ACCEPTED_CONTENT_TYPES:
             raise WebhookError(
                 f"content type {content_type or 'missing'} not accepted: send application/json", status=415
             )
-        # 3. backend
+        # 3. backend, 4. signature
+        backend, connector = self._verified_backend(env, reference, body)
+        # 5. parse, split (one request may carry several events), 6. identities:
+        # all checked before anything is stored, so a bad item stores nothing
+        payload = self._parse(connector, backend, body)
+        items = connector._webhook_split(backend, payload, body)
+        if not items:
+            raise WebhookError("the request carries no event")
+        accepted, refused = self._identities(connector, backend, items)
+        # 7. store once + enqueue, same transaction
+        headers = redact_headers(request.httprequest.headers, safe=connector._webhook_safe_headers())
+        results = self._store(env, backend, accepted, refused, headers, correlation_id)
+        stored = any(result["status"] not in ("duplicate", "rejected") for result in results)
+        if len(items) == 1:
+            return (202 if stored else 200), results[0]
+        return (202 if stored else 200), {"status": "stored" if stored else "duplicate", "events": results}
+
+    def _verified_backend(self, env, reference, body):
+        """The backend of ``reference`` whose secret signed ``body`` (fail closed without a secret).
+
+        :return: ``(backend, connector)``, the connector knowing the request's
+            method and URL (for systems that sign them too, HubSpot v3)
+        :raise WebhookError: 404 unknown (a failed authentication), 413, 401
+        """
+        httprequest = request.httprequest
         backend = env["integration.backend"].search([("reference", "=", reference)], limit=1) if reference else None
         if not backend:
             self._guard.failed(env)
             raise WebhookError("unknown webhook", status=404)
-        connector = backend._connector()
         if len(body) > backend.max_body_bytes:
             raise WebhookError(f"body larger than {backend.max_body_bytes} bytes", status=413)
-        # 4. signature (fail closed without a secret)
-        # the full request (method, URL) for systems that sign it too (HubSpot v3)
-        connector = connector.with_context(
+        connector = backend._connector().with_context(
             integration_webhook_method=httprequest.method, integration_webhook_url=httprequest.url
         )
         try:
@@ -183,42 +203,47 @@ class IntegrationWebhookController(http.Controller):
         except SignatureError:
             self._guard.failed(env, backend)
             raise
-        # 5. parse, split (one request may carry several events), 6. identities:
-        # all checked before anything is stored, so a bad item stores nothing
-        payload = self._parse(connector, backend, body)
-        items = connector._webhook_split(backend, payload, body)
-        if not items:
-            raise WebhookError("the request carries no event")
-        headers = redact_headers(httprequest.headers, safe=connector._webhook_safe_headers())
+        return backend, connector
+
+    @staticmethod
+    def _identities(connector, backend, items):
+        """``(accepted, refused)``: ``(identity, raw)`` of the items, ``(EventRejected, raw)`` of those a rule refuses.
+
+        :raise WebhookError: 400 for an item without a usable identity
+        """
         accepted, refused = [], []
         for item, raw in items:
             try:
-                identity = connector._webhook_identity(backend, item, httprequest.headers)
+                identity = connector._webhook_identity(backend, item, request.httprequest.headers)
             except EventRejected as exc:
                 refused.append((exc, raw))
                 continue
             _check_identity(identity)
             accepted.append((identity, raw))
+        return accepted, refused
+
+    @staticmethod
+    def _store(env, backend, accepted, refused, headers, correlation_id):
+        """Store the events once each (refused ones as *rejected*, visible, never processed).
+
+        :return: one result per stored event (``event_id``, ``status``)
+        :raise EventRejected: 422 when every item was refused
+        """
         Event = env["integration.event"]
         results = []
         for exc, raw in refused:
             if exc.identity and exc.identity.get("external_id"):
                 _check_identity(exc.identity)
-                # Authentic but refused by a rule: keep it visible, never process it.
                 event, _created = Event._ingest(
                     backend, exc.identity, raw, headers=headers, correlation_id=correlation_id, rejected=exc.reason
                 )
                 results.append({"event_id": event.id, "status": "rejected", "reason": exc.reason})
         if refused and not accepted:
             raise refused[0][0]
-        # 7. store once + enqueue, same transaction
         for identity, raw in accepted:
             event, created = Event._ingest(backend, identity, raw, headers=headers, correlation_id=correlation_id)
             results.append({"event_id": event.id, "status": event.state if created else "duplicate"})
-        stored = any(result["status"] not in ("duplicate", "rejected") for result in results)
-        if len(items) == 1:
-            return (202 if stored else 200), results[0]
-        return (202 if stored else 200), {"status": "stored" if stored else "duplicate", "events": results}
+        return results
 
     @staticmethod
     def _parse(connector, backend, body):

@@ -8,6 +8,7 @@ token describes the whole database, an integration manager's session the
 backends of their companies (``company_ids``).
 """
 
+import itertools
 import logging
 import secrets
 from datetime import timedelta
@@ -82,45 +83,59 @@ class IntegrationMonitor(models.AbstractModel):
         :return: dict of lists of dicts, see :func:`..metrics.render`
         """
         env = self.env(su=True, context=dict(self.env.context, active_test=False))
-        Event = env["integration.event"]
-        now = fields.Datetime.now()
         scope = [] if company_ids is None else [("company_id", "in", company_ids)]
         # archived backends appear only while they still have events
         active = env["integration.backend"].search([("active", "=", True)] + scope, order="id")
+        states = [state for state, _label in EVENT_STATES]
+        Backend = env["integration.backend"]
+        return {
+            "events": self._event_rows(env, scope, ["direction", "state"], [DIRECTIONS, states], active),
+            "dead_letters": self._event_rows(
+                env, [("state", "=", "dead")] + scope, ["direction"], [DIRECTIONS], active
+            ),
+            "oldest_queued": self._oldest_queued_rows(env, scope, active),
+            "exceptions": self._exception_rows(env, scope),
+            "jobs": self._job_rows(env),
+            "backends": [
+                dict(
+                    self._backend_row(backend),
+                    circuit_state=backend.circuit_state or "closed",
+                    circuit_failures=backend.circuit_failures,
+                    health=backend.health,
+                )
+                for backend in active
+            ],
+            "circuit_states": [code for code, _label in Backend._fields["circuit_state"].selection],
+            "health_states": [code for code, _label in Backend._fields["health"].selection],
+        }
 
-        event_counts = {
-            (backend, direction, state): count
-            for backend, direction, state, count in Event._read_group(
-                scope, ["backend_id", "direction", "state"], ["__count"]
+    @api.model
+    def _event_rows(self, env, domain, groupby, values, active):
+        """Event counts per backend and ``groupby`` fields, sorted; every active
+        backend has a row for each combination of ``values`` (0 when none)."""
+        counts = {
+            (backend, *keys): count
+            for backend, *keys, count in env["integration.event"]._read_group(
+                domain, ["backend_id", *groupby], ["__count"]
             )
         }
         for backend in active:
-            for direction in DIRECTIONS:
-                for state, _label in EVENT_STATES:
-                    event_counts.setdefault((backend, direction, state), 0)
-        events = [
-            dict(self._backend_row(backend), direction=direction, state=state, count=count)
-            for (backend, direction, state), count in sorted(
-                event_counts.items(), key=lambda item: (item[0][0].id, item[0][1], item[0][2])
-            )
+            for combination in itertools.product(*values):
+                counts.setdefault((backend, *combination), 0)
+        return [
+            dict(self._backend_row(key[0]), **dict(zip(groupby, key[1:], strict=True)), count=count)
+            for key, count in sorted(counts.items(), key=lambda item: (item[0][0].id, *item[0][1:]))
         ]
 
-        dead_counts = {
-            (backend, direction): count
-            for backend, direction, count in Event._read_group(
-                [("state", "=", "dead")] + scope, ["backend_id", "direction"], ["__count"]
+    @api.model
+    def _oldest_queued_rows(self, env, scope, active):
+        now = fields.Datetime.now()
+        oldest = dict(
+            env["integration.event"]._read_group(
+                [("state", "in", WAITING_STATES)] + scope, ["backend_id"], ["received_at:min"]
             )
-        }
-        for backend in active:
-            for direction in DIRECTIONS:
-                dead_counts.setdefault((backend, direction), 0)
-        dead_letters = [
-            dict(self._backend_row(backend), direction=direction, count=count)
-            for (backend, direction), count in sorted(dead_counts.items(), key=lambda item: (item[0][0].id, item[0][1]))
-        ]
-
-        oldest = dict(Event._read_group([("state", "in", WAITING_STATES)] + scope, ["backend_id"], ["received_at:min"]))
-        oldest_queued = [
+        )
+        return [
             dict(
                 self._backend_row(backend),
                 age_seconds=max((now - oldest[backend]).total_seconds(), 0.0) if oldest.get(backend) else 0.0,
@@ -128,49 +143,32 @@ class IntegrationMonitor(models.AbstractModel):
             for backend in active.union(*oldest).sorted("id")
         ]
 
-        exception_counts = {
+    @api.model
+    def _exception_rows(self, env, scope):
+        counts = {
             (category, severity): count
             for category, severity, count in env["integration.exception"]._read_group(
                 [("state", "in", OPEN_EXCEPTION_STATES)] + scope, ["category", "severity"], ["__count"]
             )
         }
-        exceptions = [
-            {"category": category, "severity": severity, "count": exception_counts.get((category, severity), 0)}
+        return [
+            {"category": category, "severity": severity, "count": counts.get((category, severity), 0)}
             for category, _label in EXCEPTION_CATEGORIES
             for severity, _label in SEVERITIES
         ]
 
-        job_counts = {
+    @api.model
+    def _job_rows(self, env):
+        counts = {
             (channel or "", state): count
             for channel, state, count in env["queue.job"]._read_group([], ["channel", "state"], ["__count"])
         }
-        for channel in {channel for channel, _state in job_counts}:
+        for channel in {channel for channel, _state in counts}:
             for state, _label in JOB_STATES:
-                job_counts.setdefault((channel, state), 0)
-        jobs = [
-            {"channel": channel, "state": state, "count": count}
-            for (channel, state), count in sorted(job_counts.items())
+                counts.setdefault((channel, state), 0)
+        return [
+            {"channel": channel, "state": state, "count": count} for (channel, state), count in sorted(counts.items())
         ]
-
-        backends = [
-            dict(
-                self._backend_row(backend),
-                circuit_state=backend.circuit_state or "closed",
-                circuit_failures=backend.circuit_failures,
-                health=backend.health,
-            )
-            for backend in active
-        ]
-        return {
-            "events": events,
-            "dead_letters": dead_letters,
-            "oldest_queued": oldest_queued,
-            "exceptions": exceptions,
-            "jobs": jobs,
-            "backends": backends,
-            "circuit_states": [code for code, _label in env["integration.backend"]._fields["circuit_state"].selection],
-            "health_states": [code for code, _label in env["integration.backend"]._fields["health"].selection],
-        }
 
     # ------------------------------------------------------------------
     # Health
